@@ -1,6 +1,6 @@
 /*
  * hl_content: the JSON content carried inside each Signal ciphertext
- * (docs/PROTOCOL.md, "Content"), padded to 256-byte blocks before it is
+ * (docs/PROTOCOL.md, "Content layer"), padded to 256-byte blocks before it is
  * encrypted so that lengths leak little, and parsed strictly on the way in.
  *
  * Knows nothing of sessions or of the relay: bytes in, a struct out.
@@ -95,20 +95,57 @@ struct hl_content {
 	struct hl_incident *incident;    /* required for incident, else NULL */
 };
 
-/* Checks c against every rule the decoder enforces. 0 or HL_ECONTENT_*. */
+/*
+ * Checks c against every rule the decoder enforces on values, with the
+ * decoder's codes and causes (the cause names the field, e.g. "content:
+ * field 'seq' must be an integer >= 1"):
+ *   HL_ECONTENT_VERSION  v is not 1
+ *   HL_ECONTENT_ID       id is missing or not 32 lower-case hex digits
+ *   HL_ECONTENT_KIND     kind is not one of enum hl_kind
+ *   HL_ECONTENT_MISSING  a required field is absent: body NULL; ref,
+ *                        response or incident absent where the kind needs
+ *                        them; an incident's title, status, severity, tlp
+ *                        or a NULL entry of its lists
+ *   HL_ECONTENT_UNKNOWN  ref, response or incident in a kind that does not
+ *                        take it
+ *   HL_ECONTENT_SIZE     body, title, status, a list entry or a list's
+ *                        length over its limit
+ *   HL_ECONTENT_VALUE    anything else out of range or malformed (from,
+ *                        sent, prio, seq, ack_by < 0, thread, ref, an
+ *                        empty title or status, invalid UTF-8)
+ * HL_EINVAL when c is NULL.
+ */
 int hl_content_validate(const struct hl_content *c, char *cause);
 
-/* Validates c, serialises it to compact JSON and pads it. On success *out
+/* Validates c, serialises it to compact JSON (fields in the order of
+ * docs/PROTOCOL.md; ack_by, thread, ref, response only when set; an
+ * incident's lists always, [] when empty) and pads it. On success *out
  * (caller frees with hl_content_free_bytes) holds *outlen bytes, a multiple
- * of HL_CONTENT_BLOCK. Returns 0, HL_ECONTENT_* or HL_ENOMEM. */
+ * of HL_CONTENT_BLOCK. Returns 0, a code of hl_content_validate(),
+ * HL_ECONTENT_SIZE when the padded content would exceed
+ * HL_CONTENT_MAX_PADDED, or HL_ENOMEM; on failure *out is NULL. */
 int hl_content_encode(const struct hl_content *c, uint8_t **out,
     size_t *outlen, char *cause);
 
-/* Removes the padding and parses strictly: unknown or duplicate fields,
- * wrong types, bad values, a missing or malformed id, oversize body and
- * bad padding are each refused with their own code and a cause naming the
- * field. On success fills *c (caller clears with hl_content_clear). On
- * failure *c is left cleared. */
+/*
+ * Removes the padding and parses strictly; the cause names the field.
+ *   HL_ECONTENT_PADDING  len not a positive multiple of HL_CONTENT_BLOCK,
+ *                        over HL_CONTENT_MAX_PADDED, or the zeros at the
+ *                        end not preceded by 0x80
+ *   HL_ECONTENT_JSON     not exactly one JSON object: bad syntax, trailing
+ *                        bytes, a NUL byte (raw or \u0000), invalid UTF-8,
+ *                        a duplicate field (anywhere), a root that is not
+ *                        an object
+ *   HL_ECONTENT_TYPE     a field of the wrong JSON type (reals and booleans
+ *                        are not integers)
+ *   HL_ECONTENT_UNKNOWN  a field version 1 does not know, or one the kind
+ *                        does not take
+ *   and the codes of hl_content_validate() for values, with "" for thread
+ *   or ref and 0 for ack_by refused as HL_ECONTENT_VALUE.
+ * On success fills *c (caller clears with hl_content_clear); what *c held
+ * before is overwritten, not freed. On failure *c is left cleared. in may
+ * be NULL only when len is 0.
+ */
 int hl_content_decode(const uint8_t *in, size_t len, struct hl_content *c,
     char *cause);
 
@@ -118,7 +155,10 @@ void hl_content_clear(struct hl_content *c);
 /* Wipes and frees a buffer from hl_content_encode. NULL is fine. */
 void hl_content_free_bytes(uint8_t *buf, size_t len);
 
-/* Names as they appear on the wire, and their parsers (0 or HL_EPARSE). */
+/* Names as they appear on the wire (static; "" for a NONE value or a value
+ * out of range, never NULL), and their parsers: exact, case-sensitive
+ * matches of those names, 0 or HL_EPARSE (NULL s included; *out untouched
+ * on failure). */
 const char *hl_kind_name(enum hl_kind k);
 const char *hl_prio_name(enum hl_prio p);
 const char *hl_response_name(enum hl_response r);
@@ -130,7 +170,8 @@ int hl_response_parse(const char *s, enum hl_response *out);
 int hl_severity_parse(const char *s, enum hl_severity *out);
 int hl_tlp_parse(const char *s, enum hl_tlp *out);
 
-/* Fills id with a fresh random message id (32 lower-case hex digits). */
-void hl_content_new_id(char id[HL_ID_HEX + 1]);
+/* Fills id with a fresh random message id (32 lower-case hex digits from
+ * 16 random bytes). Returns 0, or HL_ECRYPTO when libsodium cannot start. */
+int hl_content_new_id(char id[HL_ID_HEX + 1]);
 
 #endif

@@ -59,6 +59,11 @@ static const struct hl_err_entry hl_err_table[] = {
 	{ HL_ERECIPIENT, "unknown recipient" },
 	{ HL_ECODE, "enrollment code invalid, used or expired" },
 
+	{ HL_ETAKEN, "handle already has an account" },
+	{ HL_ECONFLICT, "message id already used with other content" },
+	{ HL_EQUEUEFULL, "recipient's queue is full" },
+	{ HL_ESTOPPING, "relay is shutting down" },
+
 	/* libsignal-protocol-c (signal_protocol.h) */
 	{ -12, "libsignal: out of memory" },
 	{ -22, "libsignal: invalid argument" },

@@ -66,6 +66,12 @@ enum hl_err {
 	HL_EREFUSED = -10406,  /* the relay refused the request for good */
 	HL_ERECIPIENT = -10407,/* unknown recipient */
 	HL_ECODE = -10408,     /* enrollment code invalid, used or expired */
+
+	/* relay server */
+	HL_ETAKEN = -10500,     /* the handle already has an active account */
+	HL_ECONFLICT = -10501,  /* a message id reused with another content */
+	HL_EQUEUEFULL = -10502, /* the recipient's queue is at its limit */
+	HL_ESTOPPING = -10503,  /* the relay is shutting down */
 };
 
 /* A short, static description of code (ours or libsignal's). Never NULL. */

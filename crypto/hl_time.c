@@ -46,6 +46,7 @@ hl_duration_parse(const char *s, int64_t max_ms, int64_t *out_ms, char *cause)
 		if (!isdigit((unsigned char)*p))
 			return hl_fail(cause, HL_EPARSE,
 			    "duration '%s': expected a number at '%s'", s, p);
+		const char *start = p;
 		int64_t n = 0;
 		while (isdigit((unsigned char)*p)) {
 			if (n > (INT64_MAX - 9) / 10)
@@ -61,7 +62,9 @@ hl_duration_parse(const char *s, int64_t max_ms, int64_t *out_ms, char *cause)
 			return hl_fail(cause, HL_EPARSE,
 			    "duration '%s': unknown unit '%.*s' (use ms, s, m, h, d, w)",
 			    s, (int)(p - u), u);
-		if (p == u && *p != '\0')
+		/* A bare number is seconds only when it is the whole duration:
+		 * "1h30" is more likely a typo than ninety minutes. */
+		if (p == u && !(start == s && *p == '\0'))
 			return hl_fail(cause, HL_EPARSE,
 			    "duration '%s': expected a unit after %lld", s,
 			    (long long)n);

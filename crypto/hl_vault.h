@@ -46,10 +46,12 @@ int hl_vault_create(sqlite3 *db, const char *pass, size_t passlen,
 int hl_vault_unlock(sqlite3 *db, const char *pass, size_t passlen,
     struct hl_vault **out, char *cause);
 
-/* Rewraps the data key under newpass with params (a passphrase change or
- * stronger parameters). Sealed values are unchanged. */
-int hl_vault_rewrap(sqlite3 *db, const struct hl_vault *v, const char *newpass,
-    size_t newpasslen, const struct hl_kdf_params *params, char *cause);
+/* Rewraps the data key, unwrapped with oldpass, under newpass with params
+ * (NULL: the default): a passphrase change, or stronger parameters. Sealed
+ * values are unchanged. HL_EPASSPHRASE when oldpass is wrong. */
+int hl_vault_rewrap(sqlite3 *db, const char *oldpass, size_t oldlen,
+    const char *newpass, size_t newlen, const struct hl_kdf_params *params,
+    char *cause);
 
 /* Reads the recorded KDF parameters of db's vault. */
 int hl_vault_params(sqlite3 *db, struct hl_kdf_params *out);
