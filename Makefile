@@ -16,6 +16,12 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 SAN ?= 0
 VALGRIND ?= 0
+V ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 CC ?= cc
 CFLAGS ?= -O2 -g
 
@@ -93,7 +99,8 @@ all: $(PROGS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(call pkg_cflags,$(call pkgs_for,$<)) -c $< -o $@
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(call pkg_cflags,$(call pkgs_for,$<)) -c $< -o $@
 
 $(LIB_BASE): $(call obj,$(BASE_SRC))
 $(LIB_CRYPTO): $(call obj,$(CRYPTO_SRC))
@@ -102,19 +109,23 @@ $(LIB_CLIENT): $(call obj,$(CLIENT_SRC))
 $(LIB_TEST): $(call obj,$(TESTLIB_SRC))
 $(B)/lib%.a:
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/hotline-relay: $(B)/relay/main.o $(LIB_RELAY) $(LIB_BASE)
-	$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
 
 $(B)/hotline: $(B)/client/main.o $(LIB_CLIENT) $(LIB_CRYPTO) $(LIB_BASE)
-	$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
 
 $(B)/hotline-drill: $(B)/client/drill_main.o $(LIB_CLIENT) $(LIB_CRYPTO) $(LIB_BASE)
-	$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
 
 $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) $(DEMO_BINS): %: %.o $(TEST_LIBS)
-	$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -lm
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -lm
 
 # Tests and the demo first make sure the packages are there, then re-enter
 # make so that pkg-config sees them.
@@ -164,5 +175,8 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz
+
+# Fuzzers (clang, libFuzzer) and their corpus replay in the test suite.
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

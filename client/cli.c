@@ -1,0 +1,313 @@
+#include "client/cli.h"
+#include "client/commands.h"
+#include "client/api.h"
+#include "client/passphrase.h"
+#include "client/store.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const struct hl_command hl_commands[] = {
+	{ "init", "[--kdf moderate|sensitive|interactive]",
+	    "create a new profile and its passphrase", hl_cmd_init },
+	{ "register", "--relay URL --handle H --code C [--pin sha256//...] [--ca FILE]\n"
+	    "         [--name N] [--organisation O] [--country CC] [--role R]\n"
+	    "         [--languages en,et] [--timezone ZONE] [--alternate HANDLE]",
+	    "enrol with a relay using the operator's one-time code", hl_cmd_register },
+	{ "directory", "[QUERY]", "search the relay's directory of contacts",
+	    hl_cmd_directory },
+	{ "profile", "[--name N] [--organisation O] [--country CC] [--role R]\n"
+	    "         [--languages L] [--timezone ZONE] [--alternate HANDLE]",
+	    "show or update your own directory entry", hl_cmd_profile },
+	{ "send", "HANDLE [--urgent|--flash] [--check] [--ack-within DUR] [--thread ID]\n"
+	    "         [--incident --title T --severity S --tlp TLP --status S\n"
+	    "          [--indicator I]... [--action A]...]\n"
+	    "         [--wait-for relay|delivered|ack [--timeout DUR]] [TEXT | -]",
+	    "send a message (TEXT, or standard input with -)", hl_cmd_send },
+	{ "sync", "[--wait S] [--follow] [--auto-escalate]",
+	    "send the outbox, receive, send receipts, update states", hl_cmd_sync },
+	{ "inbox", "[--awaiting-ack] [--all] [--from HANDLE]",
+	    "list received messages (new ones, unless --all) and mark them read",
+	    hl_cmd_inbox },
+	{ "ack", "ID|last [--response received|will-comply|unable|need-info] [NOTE]",
+	    "acknowledge a received message", hl_cmd_ack },
+	{ "status", "[ID]", "the state of the outbox, or of one message with "
+	    "the time of each state", hl_cmd_status },
+	{ "verify", "HANDLE [--confirm]",
+	    "show a contact's safety number and key history; --confirm records "
+	    "that you compared it", hl_cmd_verify },
+	{ "trust", "HANDLE", "accept a contact's changed identity key after "
+	    "comparing its safety number", hl_cmd_trust },
+	{ "export", "[--format json|text] [--since T]",
+	    "every message with every state and its time", hl_cmd_export },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+hl_cli_global_option(struct hl_cli *cli, int opt)
+{
+	switch (opt) {
+	case 'J':
+		cli->json = 1;
+		return 1;
+	case 'H':
+		cli->home = optarg;
+		return 1;
+	case 'C':
+		cli->config_path = optarg;
+		return 1;
+	case 'P':
+		cli->passphrase_file = optarg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+hl_cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "hotline%s%s: ", command ? " " : "", command ? command : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'hotline %s%s--help'.\n", command ? command : "",
+	    command ? " " : "");
+	return HL_EXIT_USAGE;
+}
+
+int
+hl_cli_help(const char *command)
+{
+	for (const struct hl_command *c = hl_commands; c->name; c++)
+		if (strcmp(c->name, command) == 0) {
+			printf("usage: hotline %s %s\n\n%s.\n\nGlobal options: --json, "
+			    "--home DIR, --config FILE, --passphrase-file FILE.\n"
+			    "See hotline(1).\n", c->name, c->usage, c->summary);
+			return HL_EXIT_OK;
+		}
+	return HL_EXIT_USAGE;
+}
+
+int
+hl_cli_exit_for(int code)
+{
+	switch (code) {
+	case 0:
+		return HL_EXIT_OK;
+	case HL_EUSAGE:
+		return HL_EXIT_USAGE;
+	case HL_EPASSPHRASE:
+		return HL_EXIT_PASSPHRASE;
+	case HL_EUNTRUSTED:
+		return HL_EXIT_UNTRUSTED;
+	case HL_EAUTH:
+	case HL_EREFUSED:
+	case HL_ERECIPIENT:
+	case HL_ECODE:
+		return HL_EXIT_REFUSED;
+	case HL_ENET:
+	case HL_ETLS:
+	case HL_EPIN:
+	case HL_ETIMEOUT:
+		return HL_EXIT_UNREACHABLE;
+	case HL_ENOTFOUND:
+	case HL_ENOVAULT:
+		return HL_EXIT_NOTFOUND;
+	default:
+		return HL_EXIT_ERROR;
+	}
+}
+
+int
+hl_cli_fail(int code, const char *what, const char *cause)
+{
+	fprintf(stderr, "hotline: %s: %s\n", what,
+	    cause != NULL && *cause ? cause : hl_strerror(code));
+	return hl_cli_exit_for(code);
+}
+
+int
+hl_cli_duration(const char *command, const char *opt, const char *s,
+    int64_t max_ms, int64_t *out)
+{
+	char cause[HL_CAUSE_MAX];
+	if (hl_duration_parse(s, max_ms, out, cause) != 0)
+		return hl_cli_usage_error(command, "--%s: %s", opt, cause);
+	return 0;
+}
+
+/* $HOTLINE_HOME, else $XDG_DATA_HOME/hotline, else ~/.local/share/hotline;
+ * client.ini under $XDG_CONFIG_HOME/hotline, else ~/.config/hotline. */
+int
+hl_cli_prepare(struct hl_cli *cli)
+{
+	char cause[HL_CAUSE_MAX];
+	const char *home = getenv("HOME");
+	if (cli->home == NULL)
+		cli->home = getenv("HOTLINE_HOME");
+	if (cli->home == NULL || *cli->home == '\0') {
+		const char *xdg = getenv("XDG_DATA_HOME");
+		if (xdg != NULL && *xdg == '/')
+			snprintf(cli->home_buf, sizeof cli->home_buf, "%s/hotline", xdg);
+		else if (home != NULL && *home != '\0')
+			snprintf(cli->home_buf, sizeof cli->home_buf,
+			    "%s/.local/share/hotline", home);
+		else
+			return hl_cli_fail(HL_EUSAGE, "profile",
+			    "no HOTLINE_HOME, XDG_DATA_HOME or HOME to find it in");
+		cli->home = cli->home_buf;
+	}
+	snprintf(cli->db_path, sizeof cli->db_path, "%s/hotline.db", cli->home);
+	if (cli->config_path == NULL) {
+		const char *xdg = getenv("XDG_CONFIG_HOME");
+		if (xdg != NULL && *xdg == '/')
+			snprintf(cli->config_buf, sizeof cli->config_buf,
+			    "%s/hotline/client.ini", xdg);
+		else if (home != NULL && *home != '\0')
+			snprintf(cli->config_buf, sizeof cli->config_buf,
+			    "%s/.config/hotline/client.ini", home);
+		cli->config_path = cli->config_buf;
+	}
+	if (cli->passphrase_file == NULL) {
+		const char *f = getenv("HOTLINE_PASSPHRASE_FILE");
+		if (f != NULL && *f != '\0')
+			cli->passphrase_file = f;
+	}
+	if (hl_client_config_load(cli->config_path, &cli->cfg, cause) != 0)
+		return hl_cli_fail(HL_ECONFIG, "configuration", cause);
+	return 0;
+}
+
+int
+hl_cli_open(struct hl_cli *cli)
+{
+	char cause[HL_CAUSE_MAX] = "";
+	char *pass;
+	size_t len;
+	struct stat st;
+	if (stat(cli->db_path, &st) != 0)
+		return hl_cli_fail(HL_ENOTFOUND, "profile",
+		    errno == ENOENT ? "no profile here yet: run 'hotline init'" :
+		    strerror(errno));
+	int rc = hl_passphrase_read(cli->passphrase_file, "Passphrase: ", 0, &pass,
+	    &len, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, "passphrase", cause);
+	rc = hl_crypto_open(cli->db_path, pass, len, &cli->crypto, cause);
+	hl_passphrase_free(pass);
+	if (rc != 0)
+		return hl_cli_fail(rc, cli->db_path, cause);
+	rc = hl_store_init(cli->crypto, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, cli->db_path, cause);
+	return 0;
+}
+
+static void
+call_done(const struct hl_net_resp *r, void *arg)
+{
+	struct hl_call *c = arg;
+	c->err = r->err;
+	snprintf(c->cause, sizeof c->cause, "%s", r->cause);
+	c->status = r->status;
+	c->date_ms = r->date_ms;
+	c->body = malloc(r->len + 1);
+	if (c->body != NULL) {
+		memcpy(c->body, r->body != NULL ? r->body : "", r->len);
+		c->body[r->len] = '\0';
+		c->len = r->len;
+	} else if (c->err == 0) {
+		c->err = HL_ENOMEM;
+	}
+}
+
+int
+hl_cli_call(struct hl_net *n, const char *method, const char *path,
+    const char *token, const char *body, struct hl_call *out)
+{
+	memset(out, 0, sizeof *out);
+	out->err = HL_ETIMEOUT;
+	int rc = hl_net_request(n, method, path, token, body, 30000, call_done, out);
+	if (rc != 0)
+		return out->err = rc;
+	/* The request's own timeout ends it; the deadline is a backstop. */
+	hl_net_run(n, hl_mono_ms() + 60000);
+	if (out->err == 0 && out->status == 0)
+		out->err = HL_ENET;
+	return out->err;
+}
+
+void
+hl_call_free(struct hl_call *c)
+{
+	free(c->body);
+	memset(c, 0, sizeof *c);
+}
+
+int
+hl_cli_call_failed(const struct hl_call *c, const char *what)
+{
+	char code[64], message[256];
+	if (c->err != 0)
+		return hl_cli_fail(c->err, what, c->cause);
+	hl_api_parse_error(c->body, c->len, code, sizeof code, message,
+	    sizeof message);
+	fprintf(stderr, "hotline: %s: the relay answered %d%s%s%s%s\n", what,
+	    c->status, code[0] ? " " : "", code, message[0] ? ": " : "", message);
+	return c->status >= 500 || c->status == 429 ? HL_EXIT_UNREACHABLE :
+	    HL_EXIT_REFUSED;
+}
+
+int
+hl_cli_net(struct hl_cli *cli, const struct hl_account *a, struct hl_net **out)
+{
+	char cause[HL_CAUSE_MAX] = "";
+	struct hl_net_opts o = {
+		.base_url = a->relay,
+		.pin = a->pin[0] ? a->pin : NULL,
+		.ca_file = a->ca_file[0] ? a->ca_file : NULL,
+		.connect_timeout_ms = (long)cli->cfg.connect_timeout_ms,
+	};
+	int rc = hl_net_new(&o, out, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, "relay", cause);
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void
+hl_cli_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll() returns EINTR and the loop looks at the flag. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+hl_cli_interrupted(void)
+{
+	return interrupted;
+}

@@ -1,0 +1,186 @@
+/* hotline register: enrol with a relay using the operator's one-time code. */
+#include "client/api.h"
+#include "client/cli.h"
+#include "client/commands.h"
+#include "client/out.h"
+#include "client/store.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGISTER_PREKEYS 100
+
+static int
+set(char *dst, size_t cap, const char *v, const char *opt)
+{
+	if (strlen(v) >= cap)
+		return hl_cli_usage_error("register", "--%s: too long", opt);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+int
+hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		HL_CLI_PROFILE_OPTIONS,
+		{ "relay", required_argument, NULL, 'r' },
+		{ "handle", required_argument, NULL, 'n' },
+		{ "code", required_argument, NULL, 'c' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hl_account a;
+	struct hl_profile p = cli->cfg.profile;
+	char code[128] = "", cause[HL_CAUSE_MAX] = "";
+	int opt, rc;
+
+	memset(&a, 0, sizeof a);
+	snprintf(a.relay, sizeof a.relay, "%s", cli->cfg.relay_url);
+	snprintf(a.pin, sizeof a.pin, "%s", cli->cfg.pin);
+	snprintf(a.ca_file, sizeof a.ca_file, "%s", cli->cfg.ca_file);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (hl_cli_global_option(cli, opt))
+			continue;
+		if (opt == 'h')
+			return hl_cli_help("register");
+		int r = hl_cli_profile_option(&p, opt, optarg);
+		if (r < 0)
+			return hl_cli_usage_error("register", "a profile field is too long");
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'r': rc = set(a.relay, sizeof a.relay, optarg, "relay"); break;
+		case 'n': rc = set(a.handle, sizeof a.handle, optarg, "handle"); break;
+		case 'c': rc = set(code, sizeof code, optarg, "code"); break;
+		case 'p': rc = set(a.pin, sizeof a.pin, optarg, "pin"); break;
+		case 'a': rc = set(a.ca_file, sizeof a.ca_file, optarg, "ca"); break;
+		default:
+			return hl_cli_usage_error("register", "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (optind < argc)
+		return hl_cli_usage_error("register", "unexpected argument '%s'",
+		    argv[optind]);
+	if (a.relay[0] == '\0')
+		return hl_cli_usage_error("register", "--relay URL is required");
+	if (!hl_handle_valid(a.handle))
+		return hl_cli_usage_error("register",
+		    "--handle must be a handle like ee.cert ([a-z0-9][a-z0-9.-]{1,62})");
+	if (code[0] == '\0')
+		return hl_cli_usage_error("register", "--code (from the operator) is required");
+	if (p.name[0] == '\0')
+		snprintf(p.name, sizeof p.name, "%s", a.handle);
+	if (hl_profile_validate(&p, cause) != 0)
+		return hl_cli_usage_error("register", "%s", cause);
+
+	/* The transport checks the URL and pin before anything is written. */
+	struct hl_net *net = NULL;
+	rc = hl_cli_net(cli, &a, &net);
+	if (rc != 0)
+		return rc;
+	rc = hl_cli_open(cli);
+	if (rc != 0)
+		goto out_net;
+	struct hl_account old;
+	rc = hl_store_account_get(cli->crypto, &old);
+	if (rc == 1) {
+		rc = hl_cli_fail(HL_EEXIST, "register", "this profile is registered "
+		    "already; make another profile (--home) for another handle");
+		goto out_net;
+	}
+	/* A failed attempt leaves the identity; a retry uses it again. */
+	const char *mine = hl_identity_handle(cli->crypto);
+	if (mine != NULL && strcmp(mine, a.handle) != 0) {
+		rc = hl_cli_fail(HL_EEXIST, "register", "this profile's identity is "
+		    "for another handle");
+		goto out_net;
+	}
+	if (mine == NULL &&
+	    (rc = hl_identity_create(cli->crypto, a.handle, REGISTER_PREKEYS,
+	    cause)) != 0) {
+		rc = hl_cli_fail(rc, "identity", cause);
+		goto out_net;
+	}
+
+	struct hl_bundle me;
+	struct hl_prekey_pub *pks = NULL;
+	size_t npks = 0;
+	rc = hl_identity_public(cli->crypto, &me);
+	if (rc == 0)
+		rc = hl_prekeys_public(cli->crypto, &pks, &npks);
+	if (rc != 0) {
+		rc = hl_cli_fail(rc, "identity", NULL);
+		goto out_net;
+	}
+	/* Codes are typed by people: upper-case them as the relay expects. */
+	for (char *s = code; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+	char *body = hl_api_build_register(a.handle, code, &me, pks, npks, &p);
+	sodium_memzero(code, sizeof code);
+	free(pks);
+	if (body == NULL) {
+		rc = hl_cli_fail(HL_ENOMEM, "register", NULL);
+		goto out_net;
+	}
+	struct hl_call call;
+	rc = hl_cli_call(net, "POST", "/v1/accounts", NULL, body, &call);
+	sodium_memzero(body, strlen(body));
+	free(body);
+	if (rc != 0 || call.status != 201) {
+		rc = hl_cli_call_failed(&call, "register");
+		hl_call_free(&call);
+		goto out_net;
+	}
+	rc = hl_api_parse_token(call.body, call.len, a.token, cause);
+	sodium_memzero(call.body, call.len);
+	hl_call_free(&call);
+	if (rc != 0) {
+		rc = hl_cli_fail(rc, "register", cause);
+		goto out_net;
+	}
+	a.registered_ms = hl_now_ms();
+	struct hl_contact self = { .fetched_ms = a.registered_ms };
+	snprintf(self.entry.handle, sizeof self.entry.handle, "%s", a.handle);
+	self.entry.profile = p;
+	memcpy(self.entry.identity_key, me.identity_key, HL_KEY_LEN);
+	rc = hl_crypto_begin(cli->crypto);
+	if (rc == 0)
+		rc = hl_store_account_put(cli->crypto, &a);
+	if (rc == 0)
+		rc = hl_store_contact_put(cli->crypto, &self);
+	if (rc == 0)
+		rc = hl_crypto_commit(cli->crypto);
+	if (rc != 0) {
+		hl_crypto_rollback(cli->crypto);
+		rc = hl_cli_fail(rc, "register", "the relay accepted us but the "
+		    "account could not be stored; ask the operator for a new code");
+		goto out_net;
+	}
+	if (cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "handle", json_string(a.handle));
+		json_object_set_new(o, "relay", json_string(a.relay));
+		json_object_set_new(o, "prekeys", json_integer((json_int_t)npks));
+		hl_out_json_line(o);
+	} else {
+		printf("registered %s at %s (%zu one-time prekeys published)\n",
+		    a.handle, a.relay, npks);
+	}
+	rc = HL_EXIT_OK;
+out_net:
+	sodium_memzero(&a, sizeof a);
+	hl_net_free(net);
+	return rc;
+}

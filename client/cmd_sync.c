@@ -1,0 +1,205 @@
+/* hotline sync: send the outbox, receive, send receipts, update states. */
+#include "client/cli.h"
+#include "client/commands.h"
+#include "client/engine.h"
+#include "client/loop.h"
+#include "client/out.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FOLLOW_WAIT_S 30
+#define WAIT_MAX_S 300
+#define RETRY_MAX_MS 60000
+
+struct sync {
+	struct hl_cli *cli;
+	struct hl_engine *e;
+	int fetches_before;
+	int received, sent, failed, warnings;
+	int auth_failed;
+};
+
+static void
+on_event(const struct hl_event *ev, void *arg)
+{
+	struct sync *s = arg;
+	switch (ev->kind) {
+	case HL_EV_RECEIVED:
+		s->received++;
+		break;
+	case HL_EV_STATE:
+		if (ev->msg->state == HL_ST_SENT)
+			s->sent++;
+		if (ev->msg->state == HL_ST_FAILED)
+			s->failed++;
+		/* Receipts and acks going out are bookkeeping, not news. */
+		if (ev->msg->dir == HL_OUT &&
+		    (ev->msg->content.kind == HL_KIND_RECEIPT ||
+		    ev->msg->content.kind == HL_KIND_ACK) &&
+		    ev->msg->state == HL_ST_SENT)
+			return;
+		break;
+	case HL_EV_AUTH:
+		s->auth_failed = 1;
+		s->warnings++;
+		break;
+	case HL_EV_RELAY:
+		if (ev->n)
+			return;    /* reachable: only news after an outage */
+		s->warnings++;
+		break;
+	case HL_EV_PREKEYS:
+	case HL_EV_GAP_CLOSED:
+		break;
+	default:
+		s->warnings++;
+		break;
+	}
+	hl_out_event(ev, s->cli->json);
+}
+
+static int
+cycle_done(void *arg)
+{
+	struct sync *s = arg;
+	return hl_engine_fetches(s->e) > s->fetches_before &&
+	    hl_engine_inflight(s->e) == 0;
+}
+
+static int
+never(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* What is still waiting, so the officer knows nothing is forgotten. */
+static void
+summary(struct sync *s)
+{
+	int64_t out[HL_ST_COUNT], in[HL_ST_COUNT];
+	struct hl_gap *gaps = NULL;
+	struct hl_held *held = NULL;
+	size_t ngaps = 0, nheld = 0;
+	hl_store_msg_counts(s->cli->crypto, HL_OUT, out);
+	hl_store_msg_counts(s->cli->crypto, HL_IN, in);
+	hl_store_gaps(s->cli->crypto, &gaps, &ngaps);
+	hl_store_held_list(s->cli->crypto, NULL, &held, &nheld);
+	if (s->cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "event", json_string("summary"));
+		json_object_set_new(o, "received", json_integer(s->received));
+		json_object_set_new(o, "sent", json_integer(s->sent));
+		json_object_set_new(o, "queued", json_integer(out[HL_ST_QUEUED]));
+		json_object_set_new(o, "overdue", json_integer(out[HL_ST_OVERDUE]));
+		json_object_set_new(o, "unread", json_integer(in[HL_ST_NEW]));
+		json_object_set_new(o, "missing", json_integer((json_int_t)ngaps));
+		json_object_set_new(o, "held", json_integer((json_int_t)nheld));
+		json_object_set_new(o, "relay_ok", json_boolean(hl_engine_relay_ok(s->e) == 1));
+		hl_out_json_line(o);
+	} else {
+		printf("sync: %d received, %d sent; %lld queued, %lld overdue, %lld "
+		    "unread", s->received, s->sent, (long long)out[HL_ST_QUEUED],
+		    (long long)out[HL_ST_OVERDUE], (long long)in[HL_ST_NEW]);
+		if (ngaps > 0)
+			printf(", %zu missing", ngaps);
+		if (nheld > 0)
+			printf(", %zu held", nheld);
+		printf("\n");
+	}
+	free(gaps);
+	hl_held_free(held, nheld);
+}
+
+int
+hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		{ "wait", required_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "auto-escalate", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sync s;
+	char cause[HL_CAUSE_MAX] = "";
+	int opt, follow = 0, escalate = cli->cfg.auto_escalate;
+	long wait = 0;
+	memset(&s, 0, sizeof s);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (hl_cli_global_option(cli, opt))
+			continue;
+		switch (opt) {
+		case 'h':
+			return hl_cli_help("sync");
+		case 'w': {
+			char *end;
+			wait = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || wait < 0 || wait > WAIT_MAX_S)
+				return hl_cli_usage_error("sync", "--wait: seconds, 0 to %d",
+				    WAIT_MAX_S);
+			break;
+		}
+		case 'f':
+			follow = 1;
+			break;
+		case 'e':
+			escalate = 1;
+			break;
+		default:
+			return hl_cli_usage_error("sync", "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return hl_cli_usage_error("sync", "unexpected argument '%s'",
+		    argv[optind]);
+	int rc = hl_cli_open(cli);
+	if (rc != 0)
+		return rc;
+	s.cli = cli;
+	struct hl_engine_opts eo = {
+		.crypto = cli->crypto,
+		.auto_escalate = escalate,
+		.connect_timeout_ms = (long)cli->cfg.connect_timeout_ms,
+		.on_event = on_event,
+		.arg = &s,
+	};
+	rc = hl_engine_new(&eo, &s.e, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, "sync", cause);
+
+	int64_t retry_ms = 1000;
+	hl_engine_kick(s.e);
+	do {
+		s.fetches_before = hl_engine_fetches(s.e);
+		hl_engine_fetch(s.e, follow ? FOLLOW_WAIT_S : (int)wait);
+		int64_t deadline = hl_mono_ms() +
+		    ((follow ? FOLLOW_WAIT_S : wait) + 90) * 1000;
+		rc = hl_loop_run(s.e, cycle_done, &s, deadline);
+		if (rc == HL_EBUSY || s.auth_failed)
+			break;
+		if (follow && hl_engine_relay_ok(s.e) != 1) {
+			/* The relay is down: wait (serving timers) before asking
+			 * again, a little longer each time. */
+			rc = hl_loop_run(s.e, never, NULL, hl_mono_ms() + retry_ms);
+			if (rc == HL_EBUSY)
+				break;
+			retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
+		} else {
+			retry_ms = 1000;
+		}
+	} while (follow && !hl_cli_interrupted());
+	summary(&s);
+	int relay_ok = hl_engine_relay_ok(s.e);
+	hl_engine_free(s.e);
+	if (s.auth_failed)
+		return HL_EXIT_REFUSED;
+	if (relay_ok != 1 && !hl_cli_interrupted())
+		return HL_EXIT_UNREACHABLE;
+	return HL_EXIT_OK;
+}

@@ -1,0 +1,187 @@
+/* hotline verify, hotline trust: safety numbers and changed keys. */
+#include "client/cli.h"
+#include "client/commands.h"
+#include "client/engine.h"
+#include "client/out.h"
+#include "client/store.h"
+#include "crypto/hl_encode.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct log_ctx {
+	int json;
+	json_t *list;
+};
+
+static void
+print_log(const struct hl_key_log_entry *e, void *arg)
+{
+	struct log_ctx *x = arg;
+	char t[HL_OUT_TIME], oldfp[96] = "", newfp[96];
+	if (e->has_old)
+		hl_out_key_fingerprint(e->old_key, HL_KEY_LEN, oldfp);
+	hl_out_key_fingerprint(e->new_key, HL_KEY_LEN, newfp);
+	if (x->json) {
+		char rt[HL_TIME_STR];
+		json_t *o = json_object();
+		hl_time_rfc3339(e->at_ms, rt);
+		json_object_set_new(o, "at", json_string(rt));
+		json_object_set_new(o, "event", json_string(hl_key_event_name(e->event)));
+		if (e->has_old)
+			json_object_set_new(o, "old", json_string(oldfp));
+		json_object_set_new(o, "new", json_string(newfp));
+		json_array_append_new(x->list, o);
+		return;
+	}
+	hl_out_time(e->at_ms, t);
+	printf("  %s  %s\n", t, hl_key_event_name(e->event));
+	if (e->has_old)
+		printf("      old %s\n", oldfp);
+	printf("      new %s\n", newfp);
+}
+
+static int
+parse_handle_arg(const char *cmd, int argc, char **argv, struct hl_cli *cli,
+    int *confirm)
+{
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		{ "confirm", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (hl_cli_global_option(cli, opt))
+			continue;
+		if (opt == 'h')
+			return hl_cli_help(cmd) == 0 ? -1 : HL_EXIT_USAGE;
+		if (opt == 'c' && confirm != NULL) {
+			*confirm = 1;
+			continue;
+		}
+		return hl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (argc - optind != 1)
+		return hl_cli_usage_error(cmd, "give one HANDLE");
+	if (!hl_handle_valid(argv[optind]))
+		return hl_cli_usage_error(cmd, "'%s' is not a handle", argv[optind]);
+	return 0;
+}
+
+int
+hl_cmd_verify(struct hl_cli *cli, int argc, char **argv)
+{
+	struct hl_identity_info info;
+	char sn[HL_SAFETY_LEN + 1], psn[HL_SAFETY_LEN + 1] = "";
+	int confirm = 0;
+	int rc = parse_handle_arg("verify", argc, argv, cli, &confirm);
+	if (rc != 0)
+		return rc < 0 ? HL_EXIT_OK : rc;
+	const char *handle = argv[optind];
+	rc = hl_cli_open(cli);
+	if (rc != 0)
+		return rc;
+	rc = hl_identity_info(cli->crypto, handle, &info);
+	if (rc != 0)
+		return hl_cli_fail(rc, "verify", NULL);
+	if (!info.has_key && !info.has_pending)
+		return hl_cli_fail(HL_ENOTFOUND, "verify", "no key known for this "
+		    "contact yet: exchange a message first");
+	if (confirm) {
+		if (info.trust == HL_TRUST_CHANGED)
+			return hl_cli_fail(HL_EUNTRUSTED, "verify", "the key changed: "
+			    "compare the new safety number, then 'hotline trust'");
+		rc = hl_identity_trust(cli->crypto, handle, info.key, 1);
+		if (rc != 0)
+			return hl_cli_fail(rc, "verify", NULL);
+		hl_identity_info(cli->crypto, handle, &info);
+	}
+	if (info.has_key && hl_safety_number(cli->crypto, handle, 0, sn) != 0)
+		sn[0] = '\0';
+	if (info.has_pending && hl_safety_number(cli->crypto, handle, 1, psn) != 0)
+		psn[0] = '\0';
+	struct log_ctx x = { cli->json, cli->json ? json_array() : NULL };
+	if (cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "handle", json_string(handle));
+		json_object_set_new(o, "trust", json_string(hl_trust_name(info.trust)));
+		if (sn[0])
+			json_object_set_new(o, "safety_number", json_string(sn));
+		if (psn[0])
+			json_object_set_new(o, "new_safety_number", json_string(psn));
+		hl_identity_log(cli->crypto, handle, print_log, &x);
+		json_object_set_new(o, "key_log", x.list);
+		hl_out_json_line(o);
+		return HL_EXIT_OK;
+	}
+	printf("%s: %s\n", handle, hl_trust_name(info.trust));
+	if (sn[0]) {
+		printf("safety number%s:\n", info.has_pending ? " of the key accepted "
+		    "before" : "");
+		hl_out_safety(stdout, sn, "    ");
+	}
+	if (psn[0]) {
+		printf("!! THE KEY CHANGED. Safety number of the new key:\n");
+		hl_out_safety(stdout, psn, "    ");
+		printf("Compare it with %s over another channel (phone, in person). "
+		    "Only if it matches: hotline trust %s\n", handle, handle);
+	} else if (info.trust == HL_TRUST_UNVERIFIED) {
+		printf("Compare it with %s over another channel; when it matches: "
+		    "hotline verify --confirm %s\n", handle, handle);
+	}
+	printf("key history:\n");
+	hl_identity_log(cli->crypto, handle, print_log, &x);
+	return HL_EXIT_OK;
+}
+
+int
+hl_cmd_trust(struct hl_cli *cli, int argc, char **argv)
+{
+	struct hl_identity_info info;
+	char cause[HL_CAUSE_MAX] = "";
+	int rc = parse_handle_arg("trust", argc, argv, cli, NULL);
+	if (rc != 0)
+		return rc < 0 ? HL_EXIT_OK : rc;
+	const char *handle = argv[optind];
+	rc = hl_cli_open(cli);
+	if (rc != 0)
+		return rc;
+	rc = hl_identity_info(cli->crypto, handle, &info);
+	if (rc != 0)
+		return hl_cli_fail(rc, "trust", NULL);
+	if (!info.has_pending)
+		return hl_cli_fail(HL_ESTATE, "trust", "no changed key is waiting for "
+		    "this contact ('hotline verify' shows its safety number)");
+	/* The officer ran verify and compared: accepting means verified. */
+	rc = hl_identity_trust(cli->crypto, handle, info.pending, 1);
+	if (rc == 0)
+		rc = hl_store_requeue_peer(cli->crypto, handle);
+	if (rc != 0)
+		return hl_cli_fail(rc, "trust", NULL);
+	int released = 0;
+	struct hl_engine *e = NULL;
+	struct hl_engine_opts eo = { .crypto = cli->crypto };
+	if (hl_engine_new(&eo, &e, cause) == 0) {
+		rc = hl_engine_release_held(e, handle, &released, cause);
+		hl_engine_free(e);
+		if (rc != 0)
+			return hl_cli_fail(rc, "trust", cause);
+	}
+	if (cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "handle", json_string(handle));
+		json_object_set_new(o, "trust", json_string("verified"));
+		json_object_set_new(o, "released", json_integer(released));
+		hl_out_json_line(o);
+	} else {
+		printf("accepted %s's new identity key; %d held message%s now "
+		    "readable ('hotline inbox'); queued messages go at the next sync\n",
+		    handle, released, released == 1 ? "" : "s");
+	}
+	return HL_EXIT_OK;
+}

@@ -1,0 +1,30 @@
+/*
+ * config: client.ini, the officer's defaults ($XDG_CONFIG_HOME/hotline/
+ * client.ini). Every key is optional; an unknown section or key, or a bad
+ * value, is an error naming the file, line and key.
+ */
+#ifndef HL_CONFIG_H
+#define HL_CONFIG_H
+
+#include <stdint.h>
+
+#include "client/api.h"
+
+struct hl_client_config {
+	/* [relay]: defaults for `register` */
+	char relay_url[256];
+	char pin[256];
+	char ca_file[256];
+	int64_t connect_timeout_ms;     /* default 10 s */
+	/* [messages] */
+	int auto_escalate;              /* escalate = auto | off */
+	int64_t default_ack_within_ms;  /* ack_within for urgent and flash; 0 none */
+	/* [profile]: defaults for `register` */
+	struct hl_profile profile;
+};
+
+/* Fills cfg with the defaults, then reads path when it exists (a missing
+ * file, or a NULL or empty path, is not an error). HL_ECONFIG with "file:line: ..." in cause. */
+int hl_client_config_load(const char *path, struct hl_client_config *cfg, char *cause);
+
+#endif

@@ -1,0 +1,560 @@
+#include "client/engine_int.h"
+#include "client/api.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+hl_engine_new(const struct hl_engine_opts *o, struct hl_engine **out,
+    char *cause)
+{
+	*out = NULL;
+	struct hl_engine *e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return HL_ENOMEM;
+	e->o = *o;
+	e->c = o->crypto;
+	e->relay_ok = -1;
+	int rc = hl_store_init(e->c, cause);
+	if (rc == 0) {
+		rc = hl_store_account_get(e->c, &e->acct);
+		if (rc == 0)
+			rc = hl_fail(cause, HL_ESTATE,
+			    "not registered: run 'hotline register' first");
+		else if (rc == 1)
+			rc = 0;
+	}
+	if (rc == 0) {
+		struct hl_net_opts no = {
+			.base_url = e->acct.relay,
+			.pin = e->acct.pin[0] ? e->acct.pin : NULL,
+			.ca_file = e->acct.ca_file[0] ? e->acct.ca_file : NULL,
+			.connect_timeout_ms = o->connect_timeout_ms,
+		};
+		rc = hl_net_new(&no, &e->net, cause);
+	}
+	if (rc != 0) {
+		hl_engine_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+void
+hl_engine_free(struct hl_engine *e)
+{
+	if (e == NULL)
+		return;
+	hl_net_free(e->net);
+	free(e->busy);
+	sodium_memzero(&e->acct, sizeof e->acct);
+	free(e);
+}
+
+void
+hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
+    const struct hl_msg *m, const char *peer, int64_t n, const char *text)
+{
+	if (e->o.on_event == NULL)
+		return;
+	struct hl_event ev = { kind, m, peer, n, text };
+	e->o.on_event(&ev, e->o.arg);
+}
+
+int
+hl_engine_peer_busy(const struct hl_engine *e, const char *peer)
+{
+	for (size_t i = 0; i < e->nbusy; i++)
+		if (strcmp(e->busy[i], peer) == 0)
+			return 1;
+	return 0;
+}
+
+void
+hl_engine_peer_set(struct hl_engine *e, const char *peer, int busy)
+{
+	for (size_t i = 0; i < e->nbusy; i++) {
+		if (strcmp(e->busy[i], peer) == 0) {
+			if (!busy)
+				memmove(e->busy[i], e->busy[--e->nbusy],
+				    sizeof e->busy[0]);
+			return;
+		}
+	}
+	if (!busy)
+		return;
+	if (e->nbusy == e->capbusy) {
+		size_t ncap = e->capbusy ? e->capbusy * 2 : 8;
+		void *nb = realloc(e->busy, ncap * sizeof e->busy[0]);
+		if (nb == NULL)
+			return;    /* worst case: two sends to one peer overlap */
+		e->busy = nb;
+		e->capbusy = ncap;
+	}
+	snprintf(e->busy[e->nbusy++], sizeof e->busy[0], "%s", peer);
+}
+
+/* The relay's clock, from its Date header, against ours: deadlines depend
+ * on both. Reported once per engine. */
+void
+hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r)
+{
+	int ok = r->status != 0;
+	if (ok != e->relay_ok)
+		hl_engine_emit(e, HL_EV_RELAY, NULL, NULL, ok, ok ? NULL : r->cause);
+	e->relay_ok = ok;
+	if (r->date_ms > 0) {
+		/* The Date header has one-second resolution. */
+		int64_t skew = hl_now_ms() - r->date_ms;
+		hl_store_meta_set(e->c, "clock_skew_ms", skew);
+		if ((skew > HL_SKEW_WARN_MS + 1000 || skew < -HL_SKEW_WARN_MS) &&
+		    !e->skew_reported) {
+			e->skew_reported = 1;
+			hl_engine_emit(e, HL_EV_SKEW, NULL, NULL, skew, NULL);
+		}
+	}
+}
+
+enum hl_outcome
+hl_engine_outcome(const struct hl_net_resp *r, char *why, size_t whylen)
+{
+	char code[64], message[200];
+	if (r->err != 0 || r->status == 0) {
+		snprintf(why, whylen, "%s", r->cause[0] ? r->cause : hl_strerror(r->err));
+		/* A pin mismatch or a TLS failure will not mend by itself, but
+		 * an operator may fix it: keep retrying, loudly. */
+		return HL_OUT_RETRY;
+	}
+	if (r->status >= 200 && r->status < 300) {
+		why[0] = '\0';
+		return HL_OUT_OK;
+	}
+	hl_api_parse_error(r->body, r->len, code, sizeof code, message,
+	    sizeof message);
+	snprintf(why, whylen, "relay answered %d%s%s%s%s", r->status,
+	    code[0] ? " " : "", code, message[0] ? ": " : "", message);
+	if (r->status == 401)
+		return HL_OUT_AUTH;
+	if (r->status == 429 || r->status == 408 || r->status >= 500)
+		return HL_OUT_RETRY;
+	return HL_OUT_FAIL;
+}
+
+/* --- queueing --- */
+
+static char *
+dup_or_null(const char *s, int *failed)
+{
+	if (s == NULL)
+		return NULL;
+	char *d = strdup(s);
+	if (d == NULL)
+		*failed = 1;
+	return d;
+}
+
+/* A deep copy, so the stored message owns its incident. */
+static struct hl_incident *
+incident_copy(const struct hl_incident *in)
+{
+	int failed = 0;
+	struct hl_incident *o = calloc(1, sizeof *o);
+	if (o == NULL)
+		return NULL;
+	o->title = dup_or_null(in->title, &failed);
+	o->severity = in->severity;
+	o->tlp = in->tlp;
+	o->status = dup_or_null(in->status, &failed);
+	o->indicators = calloc(in->n_indicators + 1, sizeof(char *));
+	o->actions = calloc(in->n_actions + 1, sizeof(char *));
+	failed |= o->indicators == NULL || o->actions == NULL;
+	for (size_t i = 0; !failed && i < in->n_indicators; i++, o->n_indicators++)
+		o->indicators[i] = dup_or_null(in->indicators[i], &failed);
+	for (size_t i = 0; !failed && i < in->n_actions; i++, o->n_actions++)
+		o->actions[i] = dup_or_null(in->actions[i], &failed);
+	if (failed) {
+		struct hl_content tmp = { .incident = o };
+		hl_content_clear(&tmp);
+		return NULL;
+	}
+	return o;
+}
+
+int
+hl_engine_queue_content(struct hl_engine *e, const char *peer,
+    struct hl_content *c, const char *escalation_of, char *id_out,
+    char *cause)
+{
+	struct hl_msg m;
+	memset(&m, 0, sizeof m);
+	int rc = hl_content_new_id(c->id);
+	if (rc != 0) {
+		hl_content_clear(c);
+		return hl_fail(cause, rc, "no randomness");
+	}
+	c->v = HL_CONTENT_VERSION;
+	snprintf(c->from, sizeof c->from, "%s", e->acct.handle);
+	c->sent = hl_now_ms();
+	rc = hl_store_next_seq(e->c, peer, &c->seq);
+	if (rc != 0) {
+		hl_content_clear(c);
+		return hl_fail(cause, rc, "database: %s", hl_strerror(rc));
+	}
+	rc = hl_content_validate(c, cause);
+	if (rc != 0) {
+		hl_content_clear(c);
+		return rc == HL_ECONTENT_SIZE ? HL_ETOOBIG : HL_EINVAL;
+	}
+	memcpy(m.id, c->id, sizeof m.id);
+	m.dir = HL_OUT;
+	snprintf(m.peer, sizeof m.peer, "%s", peer);
+	m.state = HL_ST_QUEUED;
+	m.created_ms = c->sent;
+	m.content = *c;
+	memset(c, 0, sizeof *c);
+	if (escalation_of != NULL)
+		snprintf(m.escalation_of, sizeof m.escalation_of, "%s", escalation_of);
+	rc = hl_store_msg_insert(e->c, &m);
+	if (rc == 0 && id_out != NULL)
+		memcpy(id_out, m.id, HL_ID_HEX + 1);
+	hl_msg_clear(&m);
+	if (rc != 0)
+		return hl_fail(cause, rc, "storing the message: %s", hl_strerror(rc));
+	return 0;
+}
+
+int
+hl_engine_queue(struct hl_engine *e, const struct hl_send_req *r,
+    char id[HL_ID_HEX + 1], char *cause)
+{
+	struct hl_content c;
+	struct hl_identity_info info;
+	memset(&c, 0, sizeof c);
+	if (!hl_handle_valid(r->to))
+		return hl_fail(cause, HL_EINVAL, "'%s' is not a handle", r->to);
+	if (strcmp(r->to, e->acct.handle) == 0)
+		return hl_fail(cause, HL_EINVAL, "that is your own handle");
+	if (r->kind != HL_KIND_TEXT && r->kind != HL_KIND_CHECK &&
+	    r->kind != HL_KIND_INCIDENT)
+		return hl_fail(cause, HL_EINVAL, "only text, check and incident are sent by hand");
+	int rc = hl_identity_info(e->c, r->to, &info);
+	if (rc != 0)
+		return hl_fail(cause, rc, "%s", hl_strerror(rc));
+	if (info.trust == HL_TRUST_CHANGED)
+		return hl_fail(cause, HL_EUNTRUSTED,
+		    "%s's identity key has changed: compare the safety number "
+		    "('hotline verify %s'), then 'hotline trust %s'", r->to, r->to,
+		    r->to);
+	c.kind = r->kind;
+	c.prio = r->prio;
+	if (r->ack_within_ms > 0)
+		c.ack_by = hl_now_ms() + r->ack_within_ms;
+	if (r->thread != NULL)
+		snprintf(c.thread, sizeof c.thread, "%s", r->thread);
+	if (r->thread != NULL && strlen(r->thread) > HL_THREAD_MAX)
+		return hl_fail(cause, HL_EINVAL, "thread id longer than %d",
+		    HL_THREAD_MAX);
+	c.body = strdup(r->body != NULL ? r->body : "");
+	if (c.body == NULL)
+		return HL_ENOMEM;
+	if (r->incident != NULL) {
+		c.incident = incident_copy(r->incident);
+		if (c.incident == NULL) {
+			hl_content_clear(&c);
+			return HL_ENOMEM;
+		}
+	}
+	rc = hl_crypto_begin(e->c);
+	if (rc != 0) {
+		hl_content_clear(&c);
+		return hl_fail(cause, rc, "database busy");
+	}
+	rc = hl_engine_queue_content(e, r->to, &c, NULL, id, cause);
+	if (rc == 0)
+		rc = hl_crypto_commit(e->c);
+	if (rc != 0)
+		hl_crypto_rollback(e->c);
+	return rc;
+}
+
+int
+hl_engine_ack(struct hl_engine *e, const struct hl_msg *in,
+    enum hl_response response, const char *note, char *cause)
+{
+	struct hl_content c;
+	struct hl_msg m;
+	memset(&c, 0, sizeof c);
+	if (in->dir != HL_IN)
+		return hl_fail(cause, HL_ESTATE, "message %.8s is one you sent", in->id);
+	if (in->content.kind == HL_KIND_RECEIPT || in->content.kind == HL_KIND_ACK)
+		return hl_fail(cause, HL_ESTATE, "receipts and acks are not acknowledged");
+	if (in->state == HL_ST_ACKNOWLEDGED)
+		return hl_fail(cause, HL_ESTATE, "message %.8s is acknowledged already",
+		    in->id);
+	if (response == HL_RESP_NONE)
+		response = HL_RESP_RECEIVED;
+	c.kind = HL_KIND_ACK;
+	c.prio = HL_PRIO_ROUTINE;
+	c.response = response;
+	memcpy(c.ref, in->id, sizeof c.ref);
+	snprintf(c.thread, sizeof c.thread, "%s", in->content.thread);
+	c.body = strdup(note != NULL ? note : "");
+	if (c.body == NULL)
+		return HL_ENOMEM;
+	int rc = hl_crypto_begin(e->c);
+	if (rc != 0) {
+		hl_content_clear(&c);
+		return hl_fail(cause, rc, "database busy");
+	}
+	/* Reload inside the transaction: the state may have moved. */
+	rc = hl_store_msg_get(e->c, HL_IN, in->peer, in->id, &m);
+	if (rc == 1) {
+		rc = hl_engine_queue_content(e, in->peer, &c, NULL, NULL, cause);
+		if (rc == 0) {
+			m.ack_response = response;
+			if (note != NULL && *note != '\0')
+				m.ack_note = strdup(note);
+			rc = hl_store_msg_transition(e->c, &m, HL_ST_ACKNOWLEDGED,
+			    hl_now_ms());
+		}
+		hl_msg_clear(&m);
+	} else {
+		hl_content_clear(&c);
+		rc = rc == 0 ? hl_fail(cause, HL_ENOTFOUND, "message vanished") : rc;
+	}
+	if (rc == 0)
+		rc = hl_crypto_commit(e->c);
+	if (rc != 0)
+		hl_crypto_rollback(e->c);
+	return rc;
+}
+
+/* --- timers --- */
+
+void
+hl_engine_refresh_timer(struct hl_engine *e)
+{
+	int64_t next_try, next_ack_by;
+	e->next_timer_ms = 0;
+	if (hl_store_next_due(e->c, &next_try, &next_ack_by) != 0)
+		return;
+	if (next_try > 0 && next_try < INT64_MAX / 2)
+		e->next_timer_ms = next_try;
+	if (next_ack_by > 0 && (e->next_timer_ms == 0 || next_ack_by < e->next_timer_ms))
+		e->next_timer_ms = next_ack_by;
+}
+
+struct overdue_ctx {
+	struct hl_engine *e;
+	int64_t now;
+};
+
+static void
+escalate(struct hl_engine *e, struct hl_msg *m, int64_t now)
+{
+	struct hl_contact ct;
+	struct hl_content c;
+	char cause[HL_CAUSE_MAX], when[HL_TIME_STR], id[HL_ID_HEX + 1];
+	if (!e->o.auto_escalate || m->escalated_to[0] != '\0' ||
+	    m->escalation_of[0] != '\0')
+		return;
+	if (hl_store_contact_get(e->c, m->peer, &ct) != 1 ||
+	    ct.entry.profile.alternate[0] == '\0' ||
+	    strcmp(ct.entry.profile.alternate, m->peer) == 0)
+		return;
+	const char *alt = ct.entry.profile.alternate;
+	memset(&c, 0, sizeof c);
+	hl_time_utc(m->content.ack_by, when);
+	size_t blen = strlen(m->content.body) + 256;
+	c.body = malloc(blen);
+	if (c.body == NULL)
+		return;
+	snprintf(c.body, blen, "ESCALATION: %s did not acknowledge by %s. "
+	    "Original message %.8s follows.\n\n%s", m->peer, when, m->id,
+	    m->content.body);
+	if (strlen(c.body) > HL_CONTENT_BODY_MAX)
+		c.body[HL_CONTENT_BODY_MAX] = '\0';
+	c.kind = m->content.kind == HL_KIND_INCIDENT ? HL_KIND_TEXT : m->content.kind;
+	c.prio = m->content.prio == HL_PRIO_ROUTINE ? HL_PRIO_URGENT : m->content.prio;
+	/* The alternate gets as long as the original recipient had. */
+	int64_t window = m->content.ack_by - m->content.sent;
+	c.ack_by = now + (window > 60000 ? window : 60000);
+	snprintf(c.thread, sizeof c.thread, "%s", m->content.thread);
+	if (hl_engine_queue_content(e, alt, &c, m->id, id, cause) != 0)
+		return;
+	snprintf(m->escalated_to, sizeof m->escalated_to, "%s", alt);
+	memcpy(m->escalated_id, id, sizeof m->escalated_id);
+	if (hl_store_msg_update(e->c, m) == 0)
+		hl_engine_emit(e, HL_EV_ESCALATED, m, alt, 0, id);
+}
+
+static int
+mark_overdue(struct hl_msg *m, void *arg)
+{
+	struct overdue_ctx *x = arg;
+	if (m->dir != HL_OUT || (m->state != HL_ST_QUEUED &&
+	    m->state != HL_ST_SENT && m->state != HL_ST_DELIVERED))
+		return 0;
+	/* A queued message stays queued (it still has to go out); its
+	 * deadline passing is recorded all the same. */
+	if (m->at[HL_ST_OVERDUE] != 0)
+		return 0;
+	if (m->state == HL_ST_QUEUED) {
+		if (hl_store_msg_event(x->e->c, m, HL_ST_OVERDUE, x->now) != 0)
+			return 1;
+	} else if (hl_store_msg_transition(x->e->c, m, HL_ST_OVERDUE, x->now) != 0) {
+		return 1;
+	}
+	hl_engine_emit(x->e, HL_EV_STATE, m, m->peer, 0, NULL);
+	escalate(x->e, m, x->now);
+	return 0;
+}
+
+void
+hl_engine_check_deadlines(struct hl_engine *e)
+{
+	struct overdue_ctx x = { e, hl_now_ms() };
+	struct hl_msg_query q = {
+		.dir = HL_OUT, .state = -1, .ack_by_before_ms = x.now,
+	};
+	if (hl_crypto_begin(e->c) != 0)
+		return;
+	int rc = hl_store_msg_each(e->c, &q, mark_overdue, &x);
+	if (rc == 0 && hl_crypto_commit(e->c) == 0)
+		return;
+	hl_crypto_rollback(e->c);
+}
+
+/* --- prekeys --- */
+
+struct keys_ctx {
+	struct hl_engine *e;
+	int n;
+};
+
+static void
+keys_done(const struct hl_net_resp *r, void *arg)
+{
+	struct keys_ctx *k = arg;
+	struct hl_engine *e = k->e;
+	char why[256];
+	e->inflight--;
+	e->keys_inflight = 0;
+	hl_engine_note_response(e, r);
+	if (hl_engine_outcome(r, why, sizeof why) == HL_OUT_OK)
+		hl_engine_emit(e, HL_EV_PREKEYS, NULL, NULL, k->n, NULL);
+	free(k);
+}
+
+/* Uploads fresh one-time prekeys when the relay holds few, and a new
+ * signed prekey once a week. Keys that fail to upload are never reused:
+ * the next refill makes new ones, so a retry cannot collide with ids the
+ * relay did store. */
+void
+hl_engine_maybe_refill(struct hl_engine *e, int remaining)
+{
+	struct hl_prekey_pub *pks = NULL;
+	struct hl_signed_prekey_pub spk;
+	struct hl_bundle mine;
+	size_t n = 0;
+	int rotate = 0;
+	if (e->keys_inflight || remaining < 0)
+		return;
+	if (hl_identity_public(e->c, &mine) == 0 &&
+	    hl_now_ms() - mine.signed_prekey.created_ms > HL_SIGNED_PREKEY_AGE_MS)
+		rotate = hl_signed_prekey_rotate(e->c, &spk) == 0;
+	if (remaining < HL_PREKEY_LOW &&
+	    hl_prekeys_generate(e->c, (uint32_t)(HL_PREKEY_TARGET - remaining),
+	    &pks, &n) != 0)
+		n = 0;
+	if (n == 0 && !rotate)
+		return;
+	char *body = hl_api_build_keys(pks, n, rotate ? &spk : NULL);
+	free(pks);
+	struct keys_ctx *k = malloc(sizeof *k);
+	if (body == NULL || k == NULL) {
+		free(body);
+		free(k);
+		return;
+	}
+	k->e = e;
+	k->n = (int)n;
+	if (hl_net_request(e->net, "PUT", "/v1/keys", e->acct.token, body,
+	    HL_REQUEST_TIMEOUT_MS, keys_done, k) == 0) {
+		e->inflight++;
+		e->keys_inflight = 1;
+	} else {
+		free(k);
+	}
+	free(body);
+}
+
+/* --- driving --- */
+
+void
+hl_engine_kick(struct hl_engine *e)
+{
+	if (e->auth_failed)
+		return;
+	hl_engine_check_deadlines(e);
+	hl_engine_send_due(e);
+	hl_engine_refresh_timer(e);
+}
+
+void
+hl_engine_fetch(struct hl_engine *e, int wait_s)
+{
+	if (e->fetching || e->auth_failed)
+		return;
+	e->fetch_wait_s = wait_s;
+	hl_engine_start_fetch(e);
+}
+
+int
+hl_engine_inflight(const struct hl_engine *e)
+{
+	return e->inflight;
+}
+
+int
+hl_engine_fetches(const struct hl_engine *e)
+{
+	return e->fetches;
+}
+
+int
+hl_engine_relay_ok(const struct hl_engine *e)
+{
+	return e->relay_ok;
+}
+
+int
+hl_engine_pollfds(struct hl_engine *e, struct pollfd *fds, int max,
+    int *timeout_ms)
+{
+	int n = hl_net_pollfds(e->net, fds, max, timeout_ms);
+	if (e->next_timer_ms > 0 && !e->auth_failed) {
+		int64_t wait = e->next_timer_ms - hl_now_ms();
+		if (wait < 0)
+			wait = 0;
+		if (wait > 3600000)
+			wait = 3600000;
+		if (*timeout_ms < 0 || wait < *timeout_ms)
+			*timeout_ms = (int)wait;
+	}
+	return n;
+}
+
+void
+hl_engine_dispatch(struct hl_engine *e, const struct pollfd *fds, int n)
+{
+	hl_net_dispatch(e->net, fds, n);
+	if (e->next_timer_ms > 0 && hl_now_ms() >= e->next_timer_ms)
+		hl_engine_kick(e);
+}

@@ -1,0 +1,71 @@
+/*
+ * Internal to the engine's files (engine.c, engine_send.c, engine_recv.c).
+ */
+#ifndef HL_ENGINE_INT_H
+#define HL_ENGINE_INT_H
+
+#include "client/engine.h"
+#include "client/net.h"
+#include "client/store.h"
+
+#define HL_PREKEY_LOW 20          /* refill below this many on the relay */
+#define HL_PREKEY_TARGET 100      /* ... up to this many */
+#define HL_RETRY_BASE_MS 1000
+#define HL_RETRY_CAP_MS 300000    /* five minutes */
+#define HL_REQUEST_TIMEOUT_MS 30000
+#define HL_SIGNED_PREKEY_AGE_MS (7LL * 86400000)
+#define HL_SKEW_WARN_MS 120000
+
+struct hl_engine {
+	struct hl_crypto *c;
+	struct hl_net *net;
+	struct hl_account acct;
+	struct hl_engine_opts o;
+
+	/* Contacts with a send or a bundle fetch in flight: one at a time
+	 * per contact keeps their messages in order. */
+	char (*busy)[HL_HANDLE_MAX + 1];
+	size_t nbusy, capbusy;
+
+	int inflight;             /* requests started and not finished */
+	int fetching;             /* a fetch is in flight */
+	int fetch_wait_s;         /* the wait of the current fetch cycle */
+	int fetches;              /* completed fetches */
+	int keys_inflight;
+	int relay_ok;             /* -1 unknown, 0 unreachable, 1 answered */
+	int auth_failed;
+	int skew_reported;
+	int64_t next_timer_ms;    /* hl_now_ms() of the next retry/deadline */
+};
+
+/* engine.c */
+void hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
+    const struct hl_msg *m, const char *peer, int64_t n, const char *text);
+void hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r);
+int hl_engine_peer_busy(const struct hl_engine *e, const char *peer);
+void hl_engine_peer_set(struct hl_engine *e, const char *peer, int busy);
+void hl_engine_refresh_timer(struct hl_engine *e);
+/* Builds and queues a content for peer in the caller's transaction: id,
+ * from, sent and seq are filled here; takes ownership of c's strings. */
+int hl_engine_queue_content(struct hl_engine *e, const char *peer,
+    struct hl_content *c, const char *escalation_of, char *id_out,
+    char *cause);
+void hl_engine_maybe_refill(struct hl_engine *e, int remaining);
+
+/* The outcome of an HTTP answer. */
+enum hl_outcome {
+	HL_OUT_OK,        /* 2xx */
+	HL_OUT_RETRY,     /* network, 429, 503, 5xx: try again later */
+	HL_OUT_FAIL,      /* refused for good: 4xx */
+	HL_OUT_AUTH,      /* 401: our token is no good */
+};
+enum hl_outcome hl_engine_outcome(const struct hl_net_resp *r, char *why,
+    size_t whylen);
+
+/* engine_send.c */
+void hl_engine_send_due(struct hl_engine *e);
+
+/* engine_recv.c */
+void hl_engine_start_fetch(struct hl_engine *e);
+
+#endif

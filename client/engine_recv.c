@@ -1,0 +1,472 @@
+/*
+ * The inbox: fetch a batch, decrypt and store it in one transaction (each
+ * item in its own savepoint), then ack the relay. A crash before the commit
+ * means the relay sends the batch again, and what was stored is recognised.
+ * What cannot be read yet (a changed key, a session we do not have) is held,
+ * never dropped.
+ */
+#include "client/engine_int.h"
+#include "client/api.h"
+#include "crypto/hl_db.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FETCH_MARGIN_MS 15000
+#define ITEM_SAVEPOINT "hl_item"
+
+/* Events wait for the commit, so nothing is announced that was rolled
+ * back. */
+struct deferred {
+	enum hl_event_kind kind;
+	int has_msg;
+	enum hl_dir dir;
+	char peer[HL_HANDLE_MAX + 1];
+	char id[HL_ID_HEX + 1];
+	int64_t n;
+	char text[192];
+};
+
+struct batch {
+	struct hl_engine *e;
+	struct deferred *ev;
+	size_t nev, capev;
+	const char **qids;      /* borrowed from the fetch */
+	size_t nqids;
+};
+
+static void
+defer(struct batch *b, enum hl_event_kind kind, const struct hl_msg *m,
+    const char *peer, int64_t n, const char *text)
+{
+	/* A message's event is emitted with the message as it is after the
+	 * commit: one is enough, however many changes the batch made. */
+	for (size_t i = 0; m != NULL && i < b->nev; i++)
+		if (b->ev[i].has_msg && b->ev[i].kind == kind &&
+		    b->ev[i].dir == m->dir && strcmp(b->ev[i].id, m->id) == 0 &&
+		    strcmp(b->ev[i].peer, m->peer) == 0)
+			return;
+	if (b->nev == b->capev) {
+		size_t ncap = b->capev ? b->capev * 2 : 16;
+		struct deferred *nd = realloc(b->ev, ncap * sizeof *nd);
+		if (nd == NULL)
+			return;
+		b->ev = nd;
+		b->capev = ncap;
+	}
+	struct deferred *d = &b->ev[b->nev++];
+	memset(d, 0, sizeof *d);
+	d->kind = kind;
+	if (m != NULL) {
+		d->has_msg = 1;
+		d->dir = m->dir;
+		memcpy(d->peer, m->peer, sizeof d->peer);
+		memcpy(d->id, m->id, sizeof d->id);
+	} else if (peer != NULL) {
+		snprintf(d->peer, sizeof d->peer, "%s", peer);
+	}
+	d->n = n;
+	if (text != NULL)
+		snprintf(d->text, sizeof d->text, "%s", text);
+}
+
+static void
+emit_deferred(struct batch *b)
+{
+	for (size_t i = 0; i < b->nev; i++) {
+		struct deferred *d = &b->ev[i];
+		struct hl_msg m;
+		if (d->has_msg) {
+			if (hl_store_msg_get(b->e->c, d->dir, d->peer, d->id, &m) != 1)
+				continue;
+			hl_engine_emit(b->e, d->kind, &m, d->peer, d->n,
+			    d->text[0] ? d->text : NULL);
+			hl_msg_clear(&m);
+		} else {
+			hl_engine_emit(b->e, d->kind, NULL, d->peer, d->n,
+			    d->text[0] ? d->text : NULL);
+		}
+	}
+	b->nev = 0;
+}
+
+/* Keeps an item that cannot be read now. Returns 1 (held) or < 0. */
+static int
+hold(struct batch *b, const char *qid, const char *from, const char *id,
+    int type, const uint8_t *ct, size_t ct_len, const char *reason)
+{
+	struct hl_held h;
+	memset(&h, 0, sizeof h);
+	snprintf(h.qid, sizeof h.qid, "%s", qid);
+	snprintf(h.from, sizeof h.from, "%s", from);
+	snprintf(h.id, sizeof h.id, "%s", id);
+	h.type = type;
+	h.ct = (uint8_t *)ct;
+	h.ct_len = ct_len;
+	h.received_ms = hl_now_ms();
+	snprintf(h.reason, sizeof h.reason, "%s", reason);
+	int rc = hl_store_held_put(b->e->c, &h);
+	if (rc != 0)
+		return rc;
+	defer(b, HL_EV_HELD, NULL, from, 0, reason);
+	return 1;
+}
+
+/* A receipt or an ack from peer moves our message ref forward. Only the
+ * contact we sent it to can: a receipt from anyone else matches nothing. */
+static int
+advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
+{
+	struct hl_msg m;
+	int64_t now = hl_now_ms();
+	int rc = hl_store_msg_get(b->e->c, HL_OUT, peer, c->ref, &m);
+	if (rc != 1)
+		return rc;
+	rc = 0;
+	if (m.state == HL_ST_QUEUED)
+		/* The relay took it but its answer never reached us. */
+		rc = hl_store_msg_event(b->e->c, &m, HL_ST_SENT, now);
+	if (rc == 0 && c->kind == HL_KIND_RECEIPT) {
+		if (m.state == HL_ST_QUEUED || m.state == HL_ST_SENT)
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_DELIVERED, now);
+		else
+			rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
+	} else if (rc == 0 && c->kind == HL_KIND_ACK &&
+	    m.state != HL_ST_ACKNOWLEDGED) {
+		/* An ack implies delivery, even if the receipt is late. */
+		rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
+		m.ack_response = c->response;
+		free(m.ack_note);
+		m.ack_note = c->body[0] ? strdup(c->body) : NULL;
+		if (rc == 0)
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_ACKNOWLEDGED, now);
+	}
+	if (rc == 0)
+		defer(b, HL_EV_STATE, &m, NULL, 0, NULL);
+	hl_msg_clear(&m);
+	return rc;
+}
+
+/* A decrypted content from `from`: checked, stored, answered. Takes
+ * ownership of nothing; pt is the padded plaintext. Returns 0 (stored, or
+ * known already), 1 (held as unreadable or forged), or < 0. */
+static int
+accept_plaintext(struct batch *b, const char *qid, const char *from,
+    const char *env_id, const uint8_t *pt, size_t ptlen, int key_changed)
+{
+	struct hl_engine *e = b->e;
+	struct hl_msg m;
+	char cause[HL_CAUSE_MAX], why[HL_CAUSE_MAX + 32];
+	memset(&m, 0, sizeof m);
+	int rc = hl_content_decode(pt, ptlen, &m.content, cause);
+	if (rc != 0) {
+		snprintf(why, sizeof why, "unreadable content: %s", cause);
+		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+	}
+	/* The relay's envelope and the sealed content must agree on who sent
+	 * it and which message it is: a mismatch is a forgery or a relay
+	 * mixing messages up. */
+	if (strcmp(m.content.from, from) != 0 || strcmp(m.content.id, env_id) != 0) {
+		snprintf(why, sizeof why, "rejected: content claims to be %s/%.8s, "
+		    "envelope says %s/%.8s", m.content.from, m.content.id, from, env_id);
+		hl_content_clear(&m.content);
+		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+	}
+	struct hl_msg dup;
+	rc = hl_store_msg_get(e->c, HL_IN, from, m.content.id, &dup);
+	if (rc != 0) {
+		if (rc == 1)
+			hl_msg_clear(&dup);
+		hl_content_clear(&m.content);
+		return rc < 0 ? rc : 0;    /* seen before: nothing to do */
+	}
+	int closed;
+	int64_t opened;
+	rc = hl_store_observe_seq(e->c, from, m.content.seq, hl_now_ms(), &closed,
+	    &opened);
+	if (rc != 0) {
+		hl_content_clear(&m.content);
+		return rc;
+	}
+	if (opened > 0)
+		defer(b, HL_EV_GAP, NULL, from, opened, NULL);
+	if (closed)
+		defer(b, HL_EV_GAP_CLOSED, NULL, from, m.content.seq, NULL);
+
+	memcpy(m.id, m.content.id, sizeof m.id);
+	m.dir = HL_IN;
+	snprintf(m.peer, sizeof m.peer, "%s", from);
+	m.created_ms = hl_now_ms();
+	m.key_changed = key_changed;
+	enum hl_kind kind = m.content.kind;
+	m.state = (kind == HL_KIND_RECEIPT || kind == HL_KIND_ACK) ?
+	    HL_ST_READ : HL_ST_NEW;
+	struct hl_content ref_copy = { 0 };
+	if (kind == HL_KIND_RECEIPT || kind == HL_KIND_ACK) {
+		ref_copy.kind = kind;
+		memcpy(ref_copy.ref, m.content.ref, sizeof ref_copy.ref);
+		ref_copy.response = m.content.response;
+		ref_copy.body = m.content.body;
+	}
+	rc = hl_store_msg_insert(e->c, &m);
+	if (rc == 0 && (kind == HL_KIND_RECEIPT || kind == HL_KIND_ACK))
+		rc = advance_outbound(b, from, &ref_copy);
+	if (rc == 0 && m.state == HL_ST_NEW) {
+		/* The automatic receipt: decrypted and stored. */
+		struct hl_content r;
+		memset(&r, 0, sizeof r);
+		r.kind = HL_KIND_RECEIPT;
+		r.prio = HL_PRIO_ROUTINE;
+		memcpy(r.ref, m.id, sizeof r.ref);
+		snprintf(r.thread, sizeof r.thread, "%s", m.content.thread);
+		r.body = strdup("");
+		rc = r.body == NULL ? HL_ENOMEM :
+		    hl_engine_queue_content(e, from, &r, NULL, NULL, NULL);
+		if (rc == 0)
+			defer(b, HL_EV_RECEIVED, &m, NULL, 0, NULL);
+	}
+	hl_msg_clear(&m);
+	return rc;
+}
+
+/* One ciphertext. Returns 0 when it is dealt with (stored, held, or known
+ * already), < 0 when the batch must stop (the database failed). */
+static int
+take_message(struct batch *b, const struct hl_item *it)
+{
+	struct hl_engine *e = b->e;
+	struct hl_msg dup;
+	struct hl_identity_info info;
+	uint8_t *pt;
+	size_t ptlen;
+	char cause[HL_CAUSE_MAX], why[HL_CAUSE_MAX + 96];
+
+	/* Stored before, and the relay did not get our ack. */
+	int rc = hl_store_msg_get(e->c, HL_IN, it->from, it->id, &dup);
+	if (rc == 1) {
+		hl_msg_clear(&dup);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rc = hl_identity_info(e->c, it->from, &info);
+	if (rc != 0)
+		return rc;
+	rc = hl_session_decrypt(e->c, it->from, it->type, it->body, it->body_len,
+	    &pt, &ptlen, cause);
+	switch (rc) {
+	case 0:
+		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen,
+		    info.trust == HL_TRUST_CHANGED);
+		hl_plaintext_free(pt, ptlen);
+		return rc;
+	case HL_EDUPLICATE:
+		return 0;
+	case HL_EUNTRUSTED:
+		defer(b, HL_EV_KEY_CHANGED, NULL, it->from, 0, NULL);
+		return hold(b, it->qid, it->from, it->id, it->type, it->body,
+		    it->body_len, "identity key changed: readable after 'hotline trust'");
+	case HL_ENOSESSION:
+	case HL_ETAMPERED:
+		/* Sent in a session we do not have (yet): kept, and tried
+		 * again when the contact's key is trusted. */
+		snprintf(why, sizeof why, "%s%s",
+		    info.trust == HL_TRUST_CHANGED ?
+		    "sent under the new key: readable after 'hotline trust'; " :
+		    "could not decrypt: ", cause);
+		return hold(b, it->qid, it->from, it->id, it->type, it->body,
+		    it->body_len, why);
+	default:
+		return rc;
+	}
+}
+
+static int
+take_notice(struct batch *b, const struct hl_item *it)
+{
+	struct hl_msg m;
+	int rc = hl_store_msg_get(b->e->c, HL_OUT, it->to, it->id, &m);
+	if (rc != 1)
+		return rc;    /* not ours, or gone: nothing to mark */
+	if (m.state != HL_ST_ACKNOWLEDGED && m.state != HL_ST_FAILED &&
+	    m.state != HL_ST_EXPIRED) {
+		int64_t at = it->at_ms > 0 ? it->at_ms : hl_now_ms();
+		if (it->kind == HL_ITEM_EXPIRED) {
+			snprintf(m.reason, sizeof m.reason,
+			    "the relay's retention ended before %s fetched it", it->to);
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_EXPIRED, at);
+		} else {
+			snprintf(m.reason, sizeof m.reason,
+			    "removed by the relay before delivery: %s", it->reason);
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_FAILED, at);
+		}
+		if (rc == 0)
+			defer(b, HL_EV_STATE, &m, NULL, 0, m.reason);
+	}
+	hl_msg_clear(&m);
+	return rc;
+}
+
+static void
+ack_done(const struct hl_net_resp *r, void *arg)
+{
+	struct hl_engine *e = arg;
+	e->inflight--;
+	hl_engine_note_response(e, r);
+	/* A lost ack only means a redelivery, which is recognised. */
+}
+
+static void
+ack_relay(struct hl_engine *e, const char **qids, size_t n)
+{
+	if (n == 0)
+		return;
+	char *body = hl_api_build_ack(qids, n);
+	if (body == NULL)
+		return;
+	if (hl_net_request(e->net, "POST", "/v1/messages/ack", e->acct.token, body,
+	    HL_REQUEST_TIMEOUT_MS, ack_done, e) == 0)
+		e->inflight++;
+	free(body);
+}
+
+/* Stores a fetched batch; returns how many items to ack, or < 0. */
+static int
+take_batch(struct batch *b, const struct hl_fetch *f)
+{
+	struct hl_engine *e = b->e;
+	int rc = hl_crypto_begin(e->c);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct hl_item *it = &f->items[i];
+		size_t nev = b->nev;
+		rc = hl_db_savepoint(hl_crypto_db(e->c), ITEM_SAVEPOINT);
+		if (rc != 0)
+			break;
+		rc = it->kind == HL_ITEM_MESSAGE ? take_message(b, it) :
+		    take_notice(b, it);
+		if (rc < 0) {
+			hl_db_rollback_to(hl_crypto_db(e->c), ITEM_SAVEPOINT);
+			b->nev = nev;
+			break;
+		}
+		hl_db_release(hl_crypto_db(e->c), ITEM_SAVEPOINT);
+		b->qids[b->nqids++] = it->qid;
+	}
+	if (rc >= 0)
+		rc = hl_crypto_commit(e->c);
+	if (rc < 0) {
+		hl_crypto_rollback(e->c);
+		/* Ack only what is on disk: nothing of a rolled-back batch. */
+		b->nqids = 0;
+		b->nev = 0;
+		return rc;
+	}
+	return 0;
+}
+
+static void
+fetch_done(const struct hl_net_resp *r, void *arg)
+{
+	struct hl_engine *e = arg;
+	struct hl_fetch f;
+	char why[HL_CAUSE_MAX + 64], cause[HL_CAUSE_MAX];
+	int again = 0;
+	e->inflight--;
+	e->fetching = 0;
+	hl_engine_note_response(e, r);
+	enum hl_outcome how = hl_engine_outcome(r, why, sizeof why);
+	if (how == HL_OUT_AUTH) {
+		if (!e->auth_failed)
+			hl_engine_emit(e, HL_EV_AUTH, NULL, NULL, 0, why);
+		e->auth_failed = 1;
+	} else if (how == HL_OUT_OK) {
+		if (hl_api_parse_fetch(r->body, r->len, &f, cause) != 0) {
+			hl_engine_emit(e, HL_EV_RELAY, NULL, NULL, 0, cause);
+		} else {
+			struct batch b = { .e = e };
+			b.qids = calloc(f.n + 1, sizeof *b.qids);
+			if (b.qids != NULL && take_batch(&b, &f) == 0) {
+				ack_relay(e, b.qids, b.nqids);
+				emit_deferred(&b);
+				again = f.more;
+			}
+			hl_engine_maybe_refill(e, f.prekeys_remaining);
+			free(b.qids);
+			free(b.ev);
+			hl_api_fetch_free(&f);
+		}
+	}
+	if (again) {
+		e->fetch_wait_s = 0;
+		hl_engine_start_fetch(e);
+	} else {
+		e->fetches++;
+	}
+	hl_engine_kick(e);
+}
+
+void
+hl_engine_start_fetch(struct hl_engine *e)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/v1/messages?wait=%d", e->fetch_wait_s);
+	if (hl_net_request(e->net, "GET", path, e->acct.token, NULL,
+	    (long)e->fetch_wait_s * 1000 + FETCH_MARGIN_MS, fetch_done, e) == 0) {
+		e->inflight++;
+		e->fetching = 1;
+	}
+}
+
+int
+hl_engine_release_held(struct hl_engine *e, const char *peer, int *n_done,
+    char *cause)
+{
+	struct hl_held *h;
+	size_t n;
+	struct batch b = { .e = e };
+	*n_done = 0;
+	int rc = hl_store_held_list(e->c, peer, &h, &n);
+	if (rc != 0)
+		return hl_fail(cause, rc, "held messages: %s", hl_strerror(rc));
+	rc = hl_crypto_begin(e->c);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint8_t *pt;
+		size_t ptlen;
+		if (h[i].ct == NULL)
+			continue;    /* nothing to retry: it stays as a record */
+		int d = hl_session_decrypt(e->c, h[i].from, h[i].type, h[i].ct,
+		    h[i].ct_len, &pt, &ptlen, NULL);
+		if (d == 0) {
+			rc = accept_plaintext(&b, h[i].qid, h[i].from, h[i].id, pt,
+			    ptlen, 1);
+			hl_plaintext_free(pt, ptlen);
+			if (rc == 1) {
+				rc = 0;    /* replaced by a record of why */
+			} else if (rc == 0) {
+				rc = hl_store_held_del(e->c, h[i].qid);
+				if (rc == 0)
+					(*n_done)++;
+			}
+		} else if (d == HL_EDUPLICATE) {
+			rc = hl_store_held_del(e->c, h[i].qid);
+		}
+	}
+	if (rc == 0)
+		rc = hl_crypto_commit(e->c);
+	if (rc != 0) {
+		hl_crypto_rollback(e->c);
+		*n_done = 0;
+		b.nev = 0;
+		rc = hl_fail(cause, rc, "releasing held messages: %s", hl_strerror(rc));
+	}
+	emit_deferred(&b);
+	free(b.ev);
+	hl_held_free(h, n);
+	return rc;
+}
