@@ -1,0 +1,200 @@
+#include "relay/server.h"
+
+#include "crypto/hl_err.h"
+#include "crypto/hl_time.h"
+#include "relay/log.h"
+#include "relay/metrics.h"
+#include "relay/ratelimit.h"
+#include "relay/req.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BATCH 512
+#define RATE_KEYS 65536
+#define DRAIN_MS 5000
+
+/* The metrics labels: one per route, then one for everything else. */
+struct server_extra {
+	struct hl_server srv;
+	struct hl_metrics_route *labels;
+};
+
+static void
+wake(int64_t account, void *arg)
+{
+	hl_waiters_notify(arg, account);
+}
+
+static void
+release(struct server_extra *x)
+{
+	struct hl_server *srv = &x->srv;
+	hl_writer_free(srv->writer);
+	hl_waiters_free(srv->waiters);
+	hl_ratelimit_free(srv->message_rate);
+	hl_ratelimit_free(srv->register_rate);
+	hl_metrics_free(srv->metrics);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	pthread_cond_destroy(&srv->idle);
+	pthread_mutex_destroy(&srv->lock);
+	free(x->labels);
+	free(x);
+}
+
+static struct MHD_OptionItem
+option(enum MHD_OPTION which, intptr_t value, const void *ptr)
+{
+	struct MHD_OptionItem it = { which, value, (void *)(uintptr_t)ptr };
+	return it;
+}
+
+int
+hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
+    const struct hl_server_options *opt, struct hl_server **out, char *cause)
+{
+	*out = NULL;
+	struct server_extra *x = calloc(1, sizeof *x);
+	if (x == NULL) {
+		close(opt->listen_fd);
+		return hl_fail(cause, HL_ENOMEM, "out of memory");
+	}
+	struct hl_server *srv = &x->srv;
+	srv->cfg = cfg;
+	srv->store = store;
+	srv->listen_fd = opt->listen_fd;
+	atomic_init(&srv->stopping, 0);
+	randombytes_buf(srv->address_key, sizeof srv->address_key);
+	srv->parse_limits.max_prekeys_per_upload =
+	    (size_t)cfg->max_prekeys_per_upload;
+	srv->parse_limits.max_message_bytes = (size_t)cfg->max_message_bytes;
+	srv->parse_limits.max_fetch = cfg->max_fetch;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->idle, &attr);
+	pthread_condattr_destroy(&attr);
+
+	int rc = 0;
+	x->labels = calloc(hl_nroutes + 1, sizeof *x->labels);
+	if (x->labels == NULL)
+		rc = hl_fail(cause, HL_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < hl_nroutes; i++) {
+		x->labels[i].method = hl_routes[i].method;
+		x->labels[i].route = hl_routes[i].path;
+	}
+	if (rc == 0) {
+		x->labels[hl_nroutes].method = "other";
+		x->labels[hl_nroutes].route = "other";
+		if (hl_metrics_new(x->labels, hl_nroutes + 1,
+		    &srv->metrics) != 0)
+			rc = hl_fail(cause, HL_ENOMEM, "out of memory");
+	}
+	if (rc == 0 && (hl_ratelimit_new(cfg->rate_per_minute, 60000, RATE_KEYS,
+	    &srv->message_rate) != 0 ||
+	    hl_ratelimit_new(cfg->register_rate_per_hour, 3600000, RATE_KEYS,
+	    &srv->register_rate) != 0))
+		rc = hl_fail(cause, HL_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = hl_waiters_start(&srv->waiters, cause);
+	if (rc == 0) {
+		struct hl_writer_config wc;
+		memset(&wc, 0, sizeof wc);
+		struct hl_store_limits *lim = &wc.limits;
+		lim->max_queue_per_recipient = cfg->max_queue_per_recipient;
+		lim->bundle_rate_per_hour = cfg->bundle_rate_per_hour;
+		lim->max_prekeys_stored = cfg->max_prekeys_stored;
+		lim->max_fetch_bytes = cfg->max_fetch_bytes;
+		wc.retention_ms = cfg->retention_ms;
+		wc.purge_interval_ms = cfg->purge_interval_ms;
+		wc.max_batch = MAX_BATCH;
+		rc = hl_writer_start(store, &wc, wake, srv->waiters,
+		    srv->metrics, &srv->writer, cause);
+	}
+	if (rc != 0) {
+		release(x);
+		return rc;
+	}
+
+	/* The options that depend on the configuration; MHD takes string
+	 * options as void pointers it does not write through. */
+	struct MHD_OptionItem extra[8];
+	size_t ne = 0;
+	if (cfg->threads > 1)
+		extra[ne++] = option(MHD_OPTION_THREAD_POOL_SIZE,
+		    (intptr_t)cfg->threads, NULL);
+	if (opt->tls_cert_pem != NULL) {
+		extra[ne++] = option(MHD_OPTION_HTTPS_MEM_CERT, 0,
+		    opt->tls_cert_pem);
+		extra[ne++] = option(MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    opt->tls_key_pem);
+		extra[ne++] = option(MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    cfg->tls_priorities);
+	}
+	extra[ne++] = option(MHD_OPTION_END, 0, NULL);
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (opt->tls_cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+	if (opt->ipv6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, hl_http_access,
+	    srv, MHD_OPTION_EXTERNAL_LOGGER, hl_http_log, srv,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)opt->listen_fd,
+	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)cfg->connection_memory_kib * 1024,
+	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+	    MHD_OPTION_NOTIFY_COMPLETED, hl_http_completed, srv,
+	    MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		/* MHD closes a listening socket it was given when it fails. */
+		srv->listen_fd = -1;
+		release(x);
+		return hl_fail(cause, HL_EIO,
+		    "cannot start the HTTP server (see the httpd lines above; "
+		    "for TLS, check the certificate, key and tls_priorities)");
+	}
+	*out = srv;
+	return 0;
+}
+
+void
+hl_server_stop(struct hl_server *srv)
+{
+	if (srv == NULL)
+		return;
+	struct server_extra *x = (struct server_extra *)srv;
+	atomic_store(&srv->stopping, 1);
+	/* 1. No new connections. If MHD cannot hand the socket back, it
+	 * closes it itself. */
+	if (MHD_quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
+		srv->listen_fd = -1;
+	/* 2. Every write handed over is committed and answered; writes
+	 * arriving from now on are refused with 503. */
+	hl_writer_stop(srv->writer);
+	/* 3. Every parked long-poll answers with what it has. */
+	hl_waiters_stop(srv->waiters);
+	/* 4. Let the answers go out, for a bounded time. No connection is
+	 * suspended any more, which MHD_stop_daemon requires. */
+	int64_t deadline = hl_mono_ms() + DRAIN_MS;
+	struct timespec ts = { (time_t)(deadline / 1000),
+	    (long)(deadline % 1000) * 1000000L };
+	pthread_mutex_lock(&srv->lock);
+	while (srv->inflight > 0) {
+		if (pthread_cond_timedwait(&srv->idle, &srv->lock, &ts) != 0)
+			break;
+	}
+	unsigned left = srv->inflight;
+	pthread_mutex_unlock(&srv->lock);
+	if (left > 0)
+		hl_log(HL_LOG_WARN, "stopping", "requests_cut=%u", left);
+	MHD_stop_daemon(srv->daemon);
+	release(x);
+}

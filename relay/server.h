@@ -1,0 +1,32 @@
+/*
+ * server: the running relay: libmicrohttpd's epoll thread pool over a
+ * listening socket, the writer thread, the long-poll table and the limits,
+ * started together and stopped in the order that loses no answer.
+ */
+#ifndef HL_RELAY_SERVER_H
+#define HL_RELAY_SERVER_H
+
+#include "relay/config.h"
+#include "relay/store.h"
+
+struct hl_server;
+
+struct hl_server_options {
+	int listen_fd;                 /* bound and listening; taken over */
+	int ipv6;
+	const char *tls_cert_pem;      /* NULL for plain HTTP; borrowed, and */
+	const char *tls_key_pem;       /* no longer needed once started */
+};
+
+/* Starts serving. cfg and store are borrowed and outlive the server.
+ * *out is the caller's, ended with hl_server_stop(). The listening socket
+ * belongs to the server from the call on, even when it fails. */
+int hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
+    const struct hl_server_options *opt, struct hl_server **out, char *cause);
+
+/* Stops accepting connections, answers every write already handed to the
+ * writer and every parked long-poll, waits a bounded time for requests in
+ * flight, then stops the threads and frees everything. NULL is fine. */
+void hl_server_stop(struct hl_server *srv);
+
+#endif

@@ -1,0 +1,150 @@
+/* Limits from relay.ini through the real relay: messages per minute per
+ * account and registrations per hour per address answer 429 with
+ * Retry-After; a full recipient queue answers 429 queue_full; /metrics
+ * counts what happened. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "tests/lib/hl_testapi.h"
+#include "tests/lib/hl_testhttp.h"
+#include "tests/lib/hl_testrelay.h"
+
+static struct hl_test_relay relay;
+static struct hl_test_account acct_a, acct_b, acct_c;
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (hl_test_relay_new(&relay) != 0)
+		return -1;
+	hl_test_relay_set(&relay, "limits", "rate_per_minute", "5");
+	hl_test_relay_set(&relay, "limits", "max_queue_per_recipient", "3");
+	hl_test_relay_set(&relay, "limits", "register_rate_per_hour", "4");
+	if (hl_test_relay_start(&relay) != 0)
+		return -1;
+	if (hl_test_relay_account(&relay, "lim.a", 1, &acct_a) != 0 ||
+	    hl_test_relay_account(&relay, "lim.b", 1, &acct_b) != 0 ||
+	    hl_test_relay_account(&relay, "lim.c", 1, &acct_c) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	int status = -1;
+	int rc = hl_test_relay_stop(&relay, SIGTERM, &status);
+	hl_test_relay_free(&relay);
+	return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static long
+send_one(const struct hl_test_account *from, const char *to, char *code,
+    char *retry)
+{
+	char id[33];
+	struct hl_test_http res;
+	hl_test_api_id(id);
+	hl_test_api_send(&relay, from, to, id, "limit", &res);
+	long status = res.status;
+	hl_test_http_error(&res, code, 64);
+	snprintf(retry, 32, "%s", res.retry_after);
+	hl_test_http_free(&res);
+	return status;
+}
+
+static void
+test_queue_full_then_rate(void **state)
+{
+	(void)state;
+	char code[64], retry[32];
+	/* b's queue holds 3. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send_one(&acct_a, "lim.b", code, retry), 202);
+	assert_int_equal(send_one(&acct_a, "lim.b", code, retry), 429);
+	assert_string_equal(code, "queue_full");
+	assert_true(strtol(retry, NULL, 10) >= 1);
+	/* Five a minute: the fifth goes elsewhere, the sixth is refused. */
+	assert_int_equal(send_one(&acct_a, "lim.c", code, retry), 202);
+	assert_int_equal(send_one(&acct_a, "lim.c", code, retry), 429);
+	assert_string_equal(code, "rate_limited");
+	long wait = strtol(retry, NULL, 10);
+	assert_true(wait >= 1 && wait <= 60);
+	/* Someone else is not held back. */
+	assert_int_equal(send_one(&acct_c, "lim.a", code, retry), 202);
+	/* Fetching and acking make room in b's queue. */
+	json_t *got;
+	assert_int_equal(hl_test_api_fetch(&relay, &acct_b, 0, &got), 200);
+	assert_int_equal(hl_test_api_ack_all(&relay, &acct_b, got), 3);
+	json_decref(got);
+	assert_int_equal(send_one(&acct_c, "lim.b", code, retry), 202);
+}
+
+static void
+test_registration_rate(void **state)
+{
+	(void)state;
+	/* Three registrations were made at setup; one more attempt (with a
+	 * wrong code) uses the fourth token. */
+	const char *body = "{\"handle\":\"lim.d\"}";
+	struct hl_test_http res;
+	char code[64];
+	hl_test_api(&relay, "POST", "/v1/accounts", body, NULL, &res);
+	assert_int_equal(res.status, 400);
+	hl_test_http_free(&res);
+	hl_test_api(&relay, "POST", "/v1/accounts", body, NULL, &res);
+	assert_int_equal(res.status, 429);
+	assert_string_equal(hl_test_http_error(&res, code, sizeof code),
+	    "rate_limited");
+	assert_true(strtol(res.retry_after, NULL, 10) >= 1);
+	hl_test_http_free(&res);
+}
+
+static void
+test_metrics(void **state)
+{
+	(void)state;
+	struct hl_test_http res;
+	hl_test_api(&relay, "GET", "/metrics", NULL, NULL, &res);
+	assert_int_equal(res.status, 200);
+	assert_non_null(strstr(res.content_type, "text/plain; version=0.0.4"));
+	static const char *const want[] = {
+		"hotline_requests_total{method=\"POST\",route=\"/v1/messages\","
+		    "status=\"202\"}",
+		"hotline_requests_total{method=\"POST\",route=\"/v1/messages\","
+		    "status=\"429\"}",
+		"hotline_request_duration_seconds_bucket{method=\"POST\","
+		    "route=\"/v1/messages\",le=\"+Inf\"}",
+		"# TYPE hotline_commit_batch_size histogram",
+		"hotline_commit_batch_size_count ",
+		"hotline_queue_depth ",
+		"hotline_accounts 3\n",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		if (strstr(res.body, want[i]) == NULL)
+			fail_msg("metrics lack '%s':\n%s", want[i], res.body);
+	hl_test_http_free(&res);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_full_then_rate),
+		cmocka_unit_test(test_registration_rate),
+		cmocka_unit_test(test_metrics),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
