@@ -213,6 +213,14 @@ accept_plaintext(struct batch *b, const char *qid, const char *from,
 		ref_copy.body = m.content.body;
 	}
 	rc = hl_store_msg_insert(e->c, &m);
+	if (rc <= HL_ECONTENT_PADDING && rc >= HL_ECONTENT_UNKNOWN) {
+		/* Decoded but not storable: a peer's content must never stall
+		 * the whole inbox, so it is held with the reason instead. */
+		snprintf(why, sizeof why, "content cannot be stored: %s",
+		    hl_strerror(rc));
+		hl_msg_clear(&m);
+		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+	}
 	if (rc == 0 && (kind == HL_KIND_RECEIPT || kind == HL_KIND_ACK))
 		rc = advance_outbound(b, from, &ref_copy);
 	if (rc == 0 && m.state == HL_ST_NEW) {

@@ -518,6 +518,27 @@ content_json(const struct hl_content *c)
 	return o;
 }
 
+/* What decode accepts, encode must be able to write back (the client
+ * stores received contents that way): escapes can make a content that
+ * arrived within the limit too large once written compactly, so decode
+ * measures it too. */
+static int
+fits_when_encoded(const struct hl_content *c, char *cause)
+{
+	json_t *root = content_json(c);
+	if (root == NULL)
+		return hl_fail(cause, HL_ENOMEM, "content: out of memory");
+	size_t textlen = json_dumpb(root, NULL, 0, JSON_COMPACT);
+	json_decref(root);
+	if (textlen == 0)
+		return hl_fail(cause, HL_ENOMEM, "content: out of memory");
+	if (textlen >= HL_CONTENT_MAX_PADDED)
+		return hl_fail(cause, HL_ECONTENT_SIZE,
+		    "content: %zu bytes of JSON once written back, over %d",
+		    textlen, HL_CONTENT_MAX_PADDED - 1);
+	return 0;
+}
+
 int
 hl_content_encode(const struct hl_content *c, uint8_t **out, size_t *outlen,
     char *cause)
@@ -982,6 +1003,8 @@ hl_content_decode(const uint8_t *in, size_t len, struct hl_content *c,
 	}
 	rc = read_content(root, c, cause);
 	json_decref(root);
+	if (rc == 0)
+		rc = fits_when_encoded(c, cause);
 	if (rc != 0)
 		hl_content_clear(c);
 	return rc;

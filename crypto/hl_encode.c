@@ -46,6 +46,18 @@ hl_b64_decode(const char *b64, size_t b64len, size_t max, uint8_t **out,
 		return hl_fail(cause, HL_ETOOBIG,
 		    "base64: more than %zu bytes", max);
 	}
+	/* One spelling per value: unused bits in the last group must be zero,
+	 * so two different strings never decode to the same bytes. */
+	char *again = hl_b64_encode(buf, n);
+	int canonical = again != NULL && strlen(again) == b64len &&
+	    memcmp(again, b64, b64len) == 0;
+	free(again);
+	if (!canonical) {
+		sodium_memzero(buf, cap ? cap : 1);
+		free(buf);
+		return hl_fail(cause, HL_EPARSE,
+		    "base64: not in canonical form (stray bits before the padding)");
+	}
 	*out = buf;
 	*outlen = n;
 	return 0;
