@@ -26,7 +26,7 @@ hl_b64_decode(const char *b64, size_t b64len, size_t max, uint8_t **out,
 		return hl_fail(cause, HL_EPARSE,
 		    "base64: length %zu is not a multiple of 4", b64len);
 	size_t cap = b64len / 4 * 3;
-	if (cap > max + 2)
+	if (cap > 2 && cap - 2 > max)
 		return hl_fail(cause, HL_ETOOBIG,
 		    "base64: more than %zu bytes", max);
 	uint8_t *buf = malloc(cap ? cap : 1);
@@ -46,8 +46,9 @@ hl_b64_decode(const char *b64, size_t b64len, size_t max, uint8_t **out,
 		return hl_fail(cause, HL_ETOOBIG,
 		    "base64: more than %zu bytes", max);
 	}
-	/* One spelling per value: unused bits in the last group must be zero,
-	 * so two different strings never decode to the same bytes. */
+	/* One spelling per value: the decoded bytes must encode back to the
+	 * input. This refuses stray bits before the padding, and it refuses
+	 * bytes above 0x7f, which libsodium 1.0.18's decoder misreads as '/'. */
 	char *again = hl_b64_encode(buf, n);
 	int canonical = again != NULL && strlen(again) == b64len &&
 	    memcmp(again, b64, b64len) == 0;
@@ -56,7 +57,7 @@ hl_b64_decode(const char *b64, size_t b64len, size_t max, uint8_t **out,
 		sodium_memzero(buf, cap ? cap : 1);
 		free(buf);
 		return hl_fail(cause, HL_EPARSE,
-		    "base64: not in canonical form (stray bits before the padding)");
+		    "base64: invalid character or non-canonical encoding");
 	}
 	*out = buf;
 	*outlen = n;

@@ -39,7 +39,7 @@ int
 hl_duration_parse(const char *s, int64_t max_ms, int64_t *out_ms, char *cause)
 {
 	const char *p = s;
-	int64_t total = 0;
+	int64_t total = 0, last_mult = INT64_MAX;
 	if (*p == '\0')
 		return hl_fail(cause, HL_EPARSE, "empty duration");
 	while (*p != '\0') {
@@ -62,6 +62,11 @@ hl_duration_parse(const char *s, int64_t max_ms, int64_t *out_ms, char *cause)
 			return hl_fail(cause, HL_EPARSE,
 			    "duration '%s': unknown unit '%.*s' (use ms, s, m, h, d, w)",
 			    s, (int)(p - u), u);
+		/* Largest unit first, each once: "1m1m" or "30m1h" is a typo. */
+		if (mult >= last_mult)
+			return hl_fail(cause, HL_EPARSE,
+			    "duration '%s': give units largest first, each once", s);
+		last_mult = mult;
 		/* A bare number is seconds only when it is the whole duration:
 		 * "1h30" is more likely a typo than ninety minutes. */
 		if (p == u && !(start == s && *p == '\0'))
@@ -143,36 +148,64 @@ hl_time_rfc3339(int64_t ms, char *out)
 	    (int)((ms % 1000 + 1000) % 1000));
 }
 
+/* Exactly n ASCII digits at *p, advancing it. */
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 int
 hl_time_parse(const char *s, int64_t now_ms, int64_t *out_ms, char *cause)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	char sep;
-	size_t len = strlen(s);
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10) {
-		if ((size_t)n != len) {
-			int m2 = 0;
-			if (sscanf(s + n, "%c%2d:%2d%n", &sep, &h, &mi, &m2) != 3 ||
-			    (sep != 'T' && sep != ' '))
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	if (digits(&p, 4, &y) == 0 && *p == '-') {
+		p++;
+		if (digits(&p, 2, &mo) != 0 || *p++ != '-' || digits(&p, 2, &d) != 0)
+			return hl_fail(cause, HL_EPARSE,
+			    "time: expected YYYY-MM-DD[THH:MM[:SS]Z]");
+		if (*p == 'T' || *p == ' ') {
+			p++;
+			if (digits(&p, 2, &h) != 0 || *p++ != ':' ||
+			    digits(&p, 2, &mi) != 0)
 				return hl_fail(cause, HL_EPARSE,
-				    "time '%s': expected YYYY-MM-DD[THH:MM[:SS]Z]", s);
-			n += m2;
-			if (s[n] == ':') {
-				m2 = 0;
-				if (sscanf(s + n, ":%2d%n", &sec, &m2) != 1)
+				    "time: expected HH:MM after the date");
+			if (*p == ':') {
+				p++;
+				if (digits(&p, 2, &sec) != 0)
 					return hl_fail(cause, HL_EPARSE,
-					    "time '%s': bad seconds", s);
-				n += m2;
+					    "time: expected two digits of seconds");
 			}
-			if (strcmp(s + n, "Z") != 0)
+			if (*p++ != 'Z')
 				return hl_fail(cause, HL_EPARSE,
-				    "time '%s': must end in Z (UTC)", s);
+				    "time: must end in Z (UTC)");
 		}
-		if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-		    sec > 60 || h < 0 || mi < 0 || sec < 0)
-			return hl_fail(cause, HL_EPARSE, "time '%s' is out of range", s);
+		if (*p != '\0')
+			return hl_fail(cause, HL_EPARSE,
+			    "time: unexpected text after the time");
+		if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+		    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+			return hl_fail(cause, HL_EPARSE, "time: out of range");
+		struct tm tm;
+		memset(&tm, 0, sizeof tm);
 		tm.tm_year = y - 1900;
 		tm.tm_mon = mo - 1;
 		tm.tm_mday = d;
@@ -181,16 +214,15 @@ hl_time_parse(const char *s, int64_t now_ms, int64_t *out_ms, char *cause)
 		tm.tm_sec = sec;
 		time_t t = timegm(&tm);
 		if (t == (time_t)-1)
-			return hl_fail(cause, HL_EPARSE, "time '%s' is out of range", s);
+			return hl_fail(cause, HL_EPARSE, "time: out of range");
 		*out_ms = (int64_t)t * 1000;
 		return 0;
 	}
 	int64_t ago;
-	char why[HL_CAUSE_MAX];
-	if (hl_duration_parse(s, INT64_MAX / 2, &ago, why) == 0) {
+	if (hl_duration_parse(s, INT64_MAX / 2, &ago, NULL) == 0) {
 		*out_ms = now_ms - ago;
 		return 0;
 	}
 	return hl_fail(cause, HL_EPARSE,
-	    "time '%s': expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a duration", s);
+	    "time: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a duration");
 }

@@ -109,7 +109,7 @@ test_durations(void **state)
 		assert_int_equal(ms, good[i].ms);
 	}
 	static const char *bad[] = { "", "s", "5x", "-5s", "5 s", "1h30", "1.5h",
-	    "99999999999999999999s" };
+	    "99999999999999999999s", "1m1m", "30m1h" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(hl_duration_parse(bad[i], INT64_MAX, &ms, cause),
 		    HL_EPARSE);
@@ -149,10 +149,13 @@ test_times(void **state)
 	assert_int_equal(ms, 1795000000000LL);
 	assert_int_equal(hl_time_parse("2026-11-18 11:06Z", 0, &ms, cause), 0);
 	assert_int_equal(ms, 1794999960000LL);
+	assert_int_equal(hl_time_parse("2028-02-29", 0, &ms, cause), 0);
 	assert_int_equal(hl_time_parse("2h", 1795000000000LL, &ms, cause), 0);
 	assert_int_equal(ms, 1795000000000LL - 7200000);
 	static const char *bad[] = { "2026-13-01", "2026-11-18T09:46:40",
-	    "2026-11-18T25:00Z", "yesterday", "2026-11-18T09:46:40+02:00" };
+	    "2026-11-18T25:00Z", "yesterday", "2026-11-18T09:46:40+02:00",
+	    "2026-02-31", "2026-+1-+1", "2026- 1- 1", " 999-01-01",
+	    "2026-11-27T 1:+5Z", "2026-11-27x" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(hl_time_parse(bad[i], 0, &ms, cause), HL_EPARSE);
 	assert_true(hl_now_ms() > 1700000000000LL);
