@@ -416,6 +416,14 @@ mark_overdue(struct hl_msg *m, void *arg)
 	return 0;
 }
 
+static int
+escalate_late(struct hl_msg *m, void *arg)
+{
+	struct overdue_ctx *x = arg;
+	escalate(x->e, m, x->now);
+	return 0;
+}
+
 void
 hl_engine_check_deadlines(struct hl_engine *e)
 {
@@ -423,9 +431,14 @@ hl_engine_check_deadlines(struct hl_engine *e)
 	struct hl_msg_query q = {
 		.dir = HL_OUT, .state = -1, .ack_by_before_ms = x.now,
 	};
+	/* Overdue before, found by a run that did not escalate: escalated by
+	 * the first run that does. */
+	struct hl_msg_query late = { .dir = HL_OUT, .state = HL_ST_OVERDUE };
 	if (hl_crypto_begin(e->c) != 0)
 		return;
 	int rc = hl_store_msg_each(e->c, &q, mark_overdue, &x);
+	if (rc == 0 && e->o.auto_escalate)
+		rc = hl_store_msg_each(e->c, &late, escalate_late, &x);
 	if (rc == 0 && hl_crypto_commit(e->c) == 0)
 		return;
 	hl_crypto_rollback(e->c);
