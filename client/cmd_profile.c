@@ -2,6 +2,7 @@
 #include "client/api.h"
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/engine.h"
 #include "client/out.h"
 #include "client/store.h"
 #include "crypto/hl_encode.h"
@@ -166,12 +167,20 @@ hl_cmd_directory(struct hl_cli *cli, int argc, char **argv)
 		rc = hl_cli_fail(rc, "directory", cause);
 		goto out;
 	}
-	/* Remembered for names, time zones and alternates. */
+	/* Remembered for names, time zones and alternates; a key that differs
+	 * from the one accepted for a contact waits for 'trust'. */
 	if (hl_crypto_begin(cli->crypto) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct hl_contact ct = { .entry = entries[i],
 			    .fetched_ms = hl_now_ms() };
 			hl_store_contact_put(cli->crypto, &ct);
+			if (strcmp(entries[i].handle, a.handle) != 0 &&
+			    hl_engine_note_directory_key(cli->crypto, &entries[i]) == 1)
+				fprintf(stderr, "hotline: !! %s's identity key in the "
+				    "directory is not the one you accepted: sending to it "
+				    "waits until you compare the safety number ('hotline "
+				    "verify %s') and 'hotline trust %s'\n",
+				    entries[i].handle, entries[i].handle, entries[i].handle);
 		}
 		hl_crypto_commit(cli->crypto);
 	}

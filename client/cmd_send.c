@@ -121,6 +121,35 @@ on_event(const struct hl_event *ev, void *arg)
 	}
 }
 
+struct head {
+	const char *peer;
+	char id[HL_ID_HEX + 1];
+};
+
+static int
+find_head(const char *peer, const char *id, int64_t next_try, void *arg)
+{
+	struct head *h = arg;
+	(void)next_try;
+	if (strcmp(peer, h->peer) != 0)
+		return 0;
+	snprintf(h->id, sizeof h->id, "%s", id);
+	return 1;
+}
+
+/* Why a message with no failed attempt of its own is still queued. */
+static void
+explain_queued(struct hl_cli *cli, const struct hl_msg *m)
+{
+	struct head h = { m->peer, "" };
+	hl_store_outbox_heads(cli->crypto, find_head, &h);
+	if (h.id[0] && strcmp(h.id, m->id) != 0)
+		printf(": waits behind %.8s, an earlier message to %s that is "
+		    "being retried ('hotline status')", h.id, m->peer);
+	else
+		printf(": not sent yet; 'hotline sync' sends it");
+}
+
 /* TEXT is the remaining arguments joined by spaces, or standard input for
  * "-". Caller frees with free(). */
 static char *
@@ -375,6 +404,8 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 			printf("%s %s to %s", hl_state_name(m.state), m.id, m.peer);
 			if (m.reason[0])
 				printf(": %s", m.reason);
+			else if (m.state == HL_ST_QUEUED)
+				explain_queued(cli, &m);
 			printf("\n");
 			if (w.target != WAIT_NONE && exitc != HL_EXIT_OK)
 				printf("did not reach '%s' %s\n", w.target == WAIT_RELAY ?

@@ -52,7 +52,8 @@ hl_engine_free(struct hl_engine *e)
 	if (e == NULL)
 		return;
 	hl_net_free(e->net);
-	free(e->busy);
+	hl_handle_set_free(&e->busy);
+	hl_handle_set_free(&e->checked);
 	sodium_memzero(&e->acct, sizeof e->acct);
 	free(e);
 }
@@ -68,36 +69,60 @@ hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
 }
 
 int
-hl_engine_peer_busy(const struct hl_engine *e, const char *peer)
+hl_handle_set_has(const struct hl_handle_set *s, const char *h)
 {
-	for (size_t i = 0; i < e->nbusy; i++)
-		if (strcmp(e->busy[i], peer) == 0)
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], h) == 0)
 			return 1;
 	return 0;
 }
 
 void
-hl_engine_peer_set(struct hl_engine *e, const char *peer, int busy)
+hl_handle_set_put(struct hl_handle_set *s, const char *h, int present)
 {
-	for (size_t i = 0; i < e->nbusy; i++) {
-		if (strcmp(e->busy[i], peer) == 0) {
-			if (!busy)
-				memmove(e->busy[i], e->busy[--e->nbusy],
-				    sizeof e->busy[0]);
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->v[i], h) == 0) {
+			if (!present)
+				memmove(s->v[i], s->v[--s->n], sizeof s->v[0]);
 			return;
 		}
 	}
-	if (!busy)
+	if (!present)
 		return;
-	if (e->nbusy == e->capbusy) {
-		size_t ncap = e->capbusy ? e->capbusy * 2 : 8;
-		void *nb = realloc(e->busy, ncap * sizeof e->busy[0]);
-		if (nb == NULL)
-			return;    /* worst case: two sends to one peer overlap */
-		e->busy = nb;
-		e->capbusy = ncap;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 8;
+		void *nv = realloc(s->v, ncap * sizeof s->v[0]);
+		if (nv == NULL)
+			return;
+		s->v = nv;
+		s->cap = ncap;
 	}
-	snprintf(e->busy[e->nbusy++], sizeof e->busy[0], "%s", peer);
+	snprintf(s->v[s->n++], sizeof s->v[0], "%s", h);
+}
+
+void
+hl_handle_set_free(struct hl_handle_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+int
+hl_engine_note_directory_key(struct hl_crypto *c,
+    const struct hl_dir_entry *entry)
+{
+	struct hl_identity_info info;
+	int rc = hl_identity_info(c, entry->handle, &info);
+	if (rc != 0)
+		return rc;
+	if (!info.has_key ||
+	    sodium_memcmp(info.key, entry->identity_key, HL_KEY_LEN) == 0)
+		return info.trust == HL_TRUST_CHANGED;
+	if (info.has_pending &&
+	    sodium_memcmp(info.pending, entry->identity_key, HL_KEY_LEN) == 0)
+		return 1;
+	rc = hl_identity_note_key(c, entry->handle, entry->identity_key);
+	return rc < 0 ? rc : 1;
 }
 
 /* The relay's clock, from its Date header, against ours: deadlines depend
@@ -108,6 +133,10 @@ hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r)
 	int ok = r->status != 0;
 	if (ok != e->relay_ok)
 		hl_engine_emit(e, HL_EV_RELAY, NULL, NULL, ok, ok ? NULL : r->cause);
+	/* The relay answers (again): what waited out an outage goes now, not
+	 * when its backoff would have let it. */
+	if (ok && e->relay_ok != 1 && hl_store_requeue_waiting(e->c) == 0)
+		e->next_timer_ms = hl_now_ms();
 	e->relay_ok = ok;
 	if (r->date_ms > 0) {
 		/* The Date header has one-second resolution. */
@@ -344,7 +373,7 @@ hl_engine_refresh_timer(struct hl_engine *e)
 	e->next_timer_ms = 0;
 	if (hl_store_next_due(e->c, &next_try, &next_ack_by) != 0)
 		return;
-	if (next_try > 0 && next_try < INT64_MAX / 2)
+	if (next_try > 0 && next_try < HL_NEXT_TRY_BLOCKED)
 		e->next_timer_ms = next_try;
 	if (next_ack_by > 0 && (e->next_timer_ms == 0 || next_ack_by < e->next_timer_ms))
 		e->next_timer_ms = next_ack_by;

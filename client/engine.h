@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdint.h>
 
+#include "client/api.h"
 #include "client/store.h"
 #include "crypto/hl_content.h"
 
@@ -88,6 +89,13 @@ int hl_engine_ack(struct hl_engine *e, const struct hl_msg *m,
  * that now decrypt become inbound messages. *n_done counts them. */
 int hl_engine_release_held(struct hl_engine *e, const char *peer, int *n_done,
     char *cause);
+
+/* Compares a directory entry's identity key with the accepted one; a
+ * different key waits as pending, like one seen in a bundle, and blocks
+ * sending until trusted. Returns 1 when the key changed (now or before),
+ * 0 when not, < 0 on error. */
+int hl_engine_note_directory_key(struct hl_crypto *c,
+    const struct hl_dir_entry *entry);
 
 /* Starts sending what is due now. */
 void hl_engine_kick(struct hl_engine *e);

@@ -16,6 +16,17 @@
 #define HL_SIGNED_PREKEY_AGE_MS (7LL * 86400000)
 #define HL_SKEW_WARN_MS 120000
 
+/* A small set of handles. */
+struct hl_handle_set {
+	char (*v)[HL_HANDLE_MAX + 1];
+	size_t n, cap;
+};
+
+int hl_handle_set_has(const struct hl_handle_set *s, const char *h);
+/* Adds or removes h; adding can fail quietly when out of memory. */
+void hl_handle_set_put(struct hl_handle_set *s, const char *h, int present);
+void hl_handle_set_free(struct hl_handle_set *s);
+
 struct hl_engine {
 	struct hl_crypto *c;
 	struct hl_net *net;
@@ -24,8 +35,10 @@ struct hl_engine {
 
 	/* Contacts with a send or a bundle fetch in flight: one at a time
 	 * per contact keeps their messages in order. */
-	char (*busy)[HL_HANDLE_MAX + 1];
-	size_t nbusy, capbusy;
+	struct hl_handle_set busy;
+	/* Contacts whose directory entry was looked at by this engine: a
+	 * re-enrolled contact shows its new key there before anywhere else. */
+	struct hl_handle_set checked;
 
 	int inflight;             /* requests started and not finished */
 	int fetching;             /* a fetch is in flight */
@@ -42,8 +55,6 @@ struct hl_engine {
 void hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
     const struct hl_msg *m, const char *peer, int64_t n, const char *text);
 void hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r);
-int hl_engine_peer_busy(const struct hl_engine *e, const char *peer);
-void hl_engine_peer_set(struct hl_engine *e, const char *peer, int busy);
 void hl_engine_refresh_timer(struct hl_engine *e);
 /* Builds and queues a content for peer in the caller's transaction: id,
  * from, sent and seq are filled here; takes ownership of c's strings. */

@@ -312,7 +312,10 @@ take_notice(struct batch *b, const struct hl_item *it)
 			    "removed by the relay before delivery: %s", it->reason);
 			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_FAILED, at);
 		}
-		if (rc == 0)
+		/* A receipt or ack the relay dropped is bookkeeping: the
+		 * officer never wrote it, so it is not announced. */
+		if (rc == 0 && m.content.kind != HL_KIND_RECEIPT &&
+		    m.content.kind != HL_KIND_ACK)
 			defer(b, HL_EV_STATE, &m, NULL, 0, m.reason);
 	}
 	hl_msg_clear(&m);

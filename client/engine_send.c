@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCKED_UNTIL (INT64_MAX / 4)   /* queued, waiting for a decision */
 #define DUE_BATCH 256
 
 struct due {
@@ -55,7 +54,7 @@ static int
 collect_due(const char *peer, const char *id, int64_t next_try, void *arg)
 {
 	struct due_list *d = arg;
-	if (next_try > d->now || hl_engine_peer_busy(d->e, peer))
+	if (next_try > d->now || hl_handle_set_has(&d->e->busy, peer))
 		return 0;
 	snprintf(d->items[d->n].peer, sizeof d->items[0].peer, "%s", peer);
 	snprintf(d->items[d->n].id, sizeof d->items[0].id, "%s", id);
@@ -81,7 +80,7 @@ settle(struct hl_engine *e, const char *peer, const char *id,
 		rc = hl_store_msg_transition(e->c, &m, HL_ST_FAILED, hl_now_ms());
 	} else {
 		m.attempts++;
-		m.next_try_ms = how == HL_OUT_AUTH ? BLOCKED_UNTIL :
+		m.next_try_ms = how == HL_OUT_AUTH ? HL_NEXT_TRY_BLOCKED :
 		    hl_now_ms() + backoff_ms(m.attempts, retry_after_s);
 		rc = hl_store_msg_update(e->c, &m);
 	}
@@ -104,7 +103,7 @@ block_one(struct hl_msg *m, void *arg)
 	struct hl_engine *e = ((void **)arg)[0];
 	const char *why = ((void **)arg)[1];
 	snprintf(m->reason, sizeof m->reason, "%s", why);
-	m->next_try_ms = BLOCKED_UNTIL;
+	m->next_try_ms = HL_NEXT_TRY_BLOCKED;
 	return hl_store_msg_update(e->c, m) != 0;
 }
 
@@ -163,7 +162,7 @@ bundle_done(const struct hl_net_resp *r, void *arg)
 	struct hl_bundle b;
 	char why[HL_CAUSE_MAX + 96], cause[HL_CAUSE_MAX];
 	e->inflight--;
-	hl_engine_peer_set(e, x->peer, 0);
+	hl_handle_set_put(&e->busy, x->peer, 0);
 	hl_engine_note_response(e, r);
 	enum hl_outcome how = hl_engine_outcome(r, why, sizeof why);
 	if (how == HL_OUT_OK) {
@@ -189,6 +188,43 @@ bundle_done(const struct hl_net_resp *r, void *arg)
 	hl_engine_kick(e);
 }
 
+/* The contact's directory entry, looked at once per engine before sending:
+ * a contact who enrolled again under the same handle shows a new identity
+ * key there, while our old session would carry on into the void. */
+static void
+directory_done(const struct hl_net_resp *r, void *arg)
+{
+	struct req_ctx *x = arg;
+	struct hl_engine *e = x->e;
+	struct hl_dir_entry *entries = NULL;
+	size_t n = 0;
+	char why[HL_CAUSE_MAX + 96];
+	e->inflight--;
+	hl_handle_set_put(&e->busy, x->peer, 0);
+	hl_handle_set_put(&e->checked, x->peer, 1);
+	hl_engine_note_response(e, r);
+	enum hl_outcome how = hl_engine_outcome(r, why, sizeof why);
+	if (how == HL_OUT_AUTH) {
+		auth_failed(e, why);
+	} else if (how == HL_OUT_OK &&
+	    hl_api_parse_directory(r->body, r->len, &entries, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(entries[i].handle, x->peer) != 0)
+				continue;
+			struct hl_contact ct = { .entry = entries[i],
+			    .fetched_ms = hl_now_ms() };
+			hl_store_contact_put(e->c, &ct);
+			if (hl_engine_note_directory_key(e->c, &entries[i]) == 1)
+				block_peer(e, x->peer, "identity key changed (the "
+				    "directory shows a new one): waiting for 'hotline trust'");
+		}
+		free(entries);
+	}
+	/* Otherwise the send itself meets whatever is wrong. */
+	free(x);
+	hl_engine_kick(e);
+}
+
 static void
 post_done(const struct hl_net_resp *r, void *arg)
 {
@@ -197,7 +233,7 @@ post_done(const struct hl_net_resp *r, void *arg)
 	char why[HL_CAUSE_MAX + 64];
 	int64_t accepted;
 	e->inflight--;
-	hl_engine_peer_set(e, x->peer, 0);
+	hl_handle_set_put(&e->busy, x->peer, 0);
 	hl_engine_note_response(e, r);
 	enum hl_outcome how = hl_engine_outcome(r, why, sizeof why);
 	if (how == HL_OUT_OK &&
@@ -260,7 +296,7 @@ start_request(struct hl_engine *e, const char *method, const char *path,
 		return rc;
 	}
 	e->inflight++;
-	hl_engine_peer_set(e, peer, 1);
+	hl_handle_set_put(&e->busy, peer, 1);
 	return 0;
 }
 
@@ -301,6 +337,14 @@ send_one(struct hl_engine *e, const struct due *d)
 	if (hl_store_msg_get(e->c, HL_OUT, d->peer, d->id, &m) != 1)
 		return;
 	if (m.state != HL_ST_QUEUED) {
+		hl_msg_clear(&m);
+		return;
+	}
+	if (!hl_handle_set_has(&e->checked, m.peer)) {
+		snprintf(path, sizeof path, "/v1/directory?q=%s", m.peer);
+		if (start_request(e, "GET", path, NULL, m.peer, m.id,
+		    directory_done) != 0)
+			hl_handle_set_put(&e->checked, m.peer, 1);
 		hl_msg_clear(&m);
 		return;
 	}

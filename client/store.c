@@ -732,6 +732,20 @@ conv_handle(struct hl_crypto *c, const void *idx, int idxlen, const void *v,
 }
 
 int
+hl_store_requeue_waiting(struct hl_crypto *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(c, "UPDATE " T_MESSAGES " SET next_try = 0"
+	    " WHERE dir = 0 AND state = 0 AND next_try > 0 AND next_try < ?", &st);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, HL_NEXT_TRY_BLOCKED);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 hl_store_outbox_heads(struct hl_crypto *c,
     int (*fn)(const char *peer, const char *id, int64_t next_try, void *arg),
     void *arg)

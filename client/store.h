@@ -158,9 +158,17 @@ int hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 int hl_store_next_due(struct hl_crypto *c, int64_t *next_try,
     int64_t *next_ack_by);
 
+/* The retry time of a queued message that waits for a decision (a key to
+ * trust, a token the relay refused) rather than for time. */
+#define HL_NEXT_TRY_BLOCKED (INT64_MAX / 4)
+
 /* Makes every queued outbound message to peer due now (after its key was
  * accepted, say). */
 int hl_store_requeue_peer(struct hl_crypto *c, const char *peer);
+
+/* Makes every queued outbound message that waits for time (not for a
+ * decision) due now: the relay answers again after an outage. */
+int hl_store_requeue_waiting(struct hl_crypto *c);
 
 /* For each contact with queued outbound messages, the oldest one (which
  * must go before the others): its id and retry time. Reads no sealed
