@@ -564,9 +564,26 @@ hl_api_parse_fetch(const char *json, size_t len, struct hl_fetch *out,
 	out->items = items;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct at in;
+		struct hl_item *it = &items[i];
 		at_enter(&in, &at, "messages", (long)i);
-		rc = parse_item(&in, json_array_get(arr, i), &items[i]);
+		in.cause = it->error;
+		rc = parse_item(&in, json_array_get(arr, i), it);
 		out->n = i + 1;
+		if (rc != 0 && rc != HL_ENOMEM && it->qid[0] != '\0') {
+			/* The relay can ack this one: it becomes a record. */
+			free(it->body);
+			it->body = NULL;
+			it->body_len = 0;
+			it->kind = HL_ITEM_INVALID;
+			it->err = rc;
+			if (!hl_handle_valid(it->from))
+				it->from[0] = '\0';
+			if (!hl_is_lowerhex(it->id, HL_ID_HEX))
+				it->id[0] = '\0';
+			rc = 0;
+		} else if (rc != 0) {
+			hl_fail(cause, rc, "%s", it->error);
+		}
 	}
 	if (rc == 0) {
 		out->n = n;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "crypto/hl_content.h"
+#include "crypto/hl_err.h"
 #include "crypto/hl_session.h"
 
 #define HL_TOKEN_HEX 64
@@ -44,6 +45,9 @@ enum hl_item_kind {
 	HL_ITEM_MESSAGE,   /* a ciphertext from a contact */
 	HL_ITEM_EXPIRED,   /* notice: our message to `to` was purged unread */
 	HL_ITEM_DROPPED,   /* notice: our message was removed (reason) */
+	HL_ITEM_INVALID,   /* an item this client cannot take (error says why):
+	                    * kept as a record and acked, so one bad item never
+	                    * stalls the inbox; from and id are set when known */
 };
 
 /* One item of GET /v1/messages. body is owned (freed with the whole answer
@@ -60,6 +64,8 @@ struct hl_item {
 	char reason[33];                 /* dropped */
 	int64_t accepted_ms;
 	int64_t at_ms;                   /* notices */
+	int err;                         /* invalid items: the HL_E code */
+	char error[HL_CAUSE_MAX];        /* ... and why */
 };
 
 struct hl_fetch {
@@ -116,7 +122,9 @@ int hl_api_parse_accepted(const char *json, size_t len, const char *id,
     int64_t *accepted_ms, char *cause);
 
 /* 200 of GET /v1/messages. On success *out owns its items (free with
- * hl_api_fetch_free). */
+ * hl_api_fetch_free). An item with a valid qid that is wrong in any other
+ * way comes back as HL_ITEM_INVALID rather than failing the whole answer;
+ * only an answer whose frame or a qid is broken fails. */
 int hl_api_parse_fetch(const char *json, size_t len, struct hl_fetch *out,
     char *cause);
 void hl_api_fetch_free(struct hl_fetch *f);

@@ -44,8 +44,9 @@ const struct hl_command hl_commands[] = {
 	{ "verify", "HANDLE [--confirm]",
 	    "show a contact's safety number and key history; --confirm records "
 	    "that you compared it", hl_cmd_verify },
-	{ "trust", "HANDLE", "accept a contact's changed identity key after "
-	    "comparing its safety number", hl_cmd_trust },
+	{ "trust", "HANDLE [SAFETY-NUMBER] | --reject HANDLE",
+	    "accept a contact's changed identity key (give the safety number "
+	    "you compared to mark it verified), or dismiss it", hl_cmd_trust },
 	{ "export", "[--format json|text] [--since T]",
 	    "every message with every state and its time", hl_cmd_export },
 	{ NULL, NULL, NULL, NULL },
@@ -282,6 +283,17 @@ hl_cli_net(struct hl_cli *cli, const struct hl_account *a, struct hl_net **out)
 	if (rc != 0)
 		return hl_cli_fail(rc, "relay", cause);
 	return 0;
+}
+
+void
+hl_cli_engine_opts(struct hl_cli *cli, struct hl_engine_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->crypto = cli->crypto;
+	o->auto_escalate = cli->cfg.auto_escalate;
+	o->alternates = cli->cfg.alternates;
+	o->n_alternates = cli->cfg.n_alternates;
+	o->connect_timeout_ms = (long)cli->cfg.connect_timeout_ms;
 }
 
 static volatile sig_atomic_t interrupted;

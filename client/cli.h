@@ -131,6 +131,10 @@ int hl_cli_profile_option(struct hl_profile *p, int opt, const char *arg);
 /* Prints a directory entry for people, or as JSON. */
 void hl_cli_print_entry(const struct hl_dir_entry *e, int json);
 
+/* Engine options from the profile's configuration (escalation,
+ * alternates, timeouts); the caller adds its event callback. */
+void hl_cli_engine_opts(struct hl_cli *cli, struct hl_engine_opts *o);
+
 /* Installs SIGINT/SIGTERM handlers that make hl_cli_interrupted() true
  * and interrupt poll(). */
 void hl_cli_signals(void);

@@ -209,10 +209,8 @@ hl_cmd_ack(struct hl_cli *cli, int argc, char **argv)
 		return hl_cli_fail(rc, "ack", cause);
 	}
 	struct hl_engine *e = NULL;
-	struct hl_engine_opts eo = {
-		.crypto = cli->crypto,
-		.connect_timeout_ms = (long)cli->cfg.connect_timeout_ms,
-	};
+	struct hl_engine_opts eo;
+	hl_cli_engine_opts(cli, &eo);
 	rc = hl_engine_new(&eo, &e, cause);
 	if (rc == 0)
 		rc = hl_engine_ack(e, &m, resp, note, cause);

@@ -367,13 +367,10 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 	w.cli = cli;
 	w.peer = req.to;
 	w.id = id;
-	struct hl_engine_opts eo = {
-		.crypto = cli->crypto,
-		.auto_escalate = cli->cfg.auto_escalate,
-		.connect_timeout_ms = (long)cli->cfg.connect_timeout_ms,
-		.on_event = on_event,
-		.arg = &w,
-	};
+	struct hl_engine_opts eo;
+	hl_cli_engine_opts(cli, &eo);
+	eo.on_event = on_event;
+	eo.arg = &w;
 	rc = hl_engine_new(&eo, &w.e, cause);
 	if (rc != 0) {
 		free(body);

@@ -162,13 +162,11 @@ hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	s.cli = cli;
-	struct hl_engine_opts eo = {
-		.crypto = cli->crypto,
-		.auto_escalate = escalate,
-		.connect_timeout_ms = (long)cli->cfg.connect_timeout_ms,
-		.on_event = on_event,
-		.arg = &s,
-	};
+	struct hl_engine_opts eo;
+	hl_cli_engine_opts(cli, &eo);
+	eo.auto_escalate = escalate;
+	eo.on_event = on_event;
+	eo.arg = &s;
 	rc = hl_engine_new(&eo, &s.e, cause);
 	if (rc != 0)
 		return hl_cli_fail(rc, "sync", cause);
@@ -183,10 +181,15 @@ hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
 		rc = hl_loop_run(s.e, cycle_done, &s, deadline);
 		if (rc == HL_EBUSY || s.auth_failed)
 			break;
-		if (follow && hl_engine_relay_ok(s.e) != 1) {
-			/* The relay is down: wait (serving timers) before asking
-			 * again, a little longer each time. */
-			rc = hl_loop_run(s.e, never, NULL, hl_mono_ms() + retry_ms);
+		long retry_after = -1;
+		if (follow && !hl_engine_fetch_ok(s.e, &retry_after)) {
+			/* The relay is down, busy or answering nonsense: wait
+			 * (serving timers) before asking again, longer each time,
+			 * and at least as long as it asked. */
+			int64_t wait_ms = retry_ms;
+			if (retry_after > 0 && retry_after * 1000 > wait_ms)
+				wait_ms = retry_after * 1000;
+			rc = hl_loop_run(s.e, never, NULL, hl_mono_ms() + wait_ms);
 			if (rc == HL_EBUSY)
 				break;
 			retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;

@@ -139,49 +139,141 @@ hl_cmd_verify(struct hl_cli *cli, int argc, char **argv)
 	return HL_EXIT_OK;
 }
 
+/* Digits of a safety number as typed (spaces allowed), or "" for none. */
+static int
+typed_number(int argc, char **argv, char out[HL_SAFETY_LEN + 1])
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int i = 0; i < argc; i++)
+		for (const char *p = argv[i]; *p; p++) {
+			if (*p == ' ')
+				continue;
+			if (*p < '0' || *p > '9' || n == HL_SAFETY_LEN)
+				return -1;
+			out[n++] = *p;
+		}
+	out[n] = '\0';
+	return n == 0 || n == HL_SAFETY_LEN ? 0 : -1;
+}
+
+/* Held messages from handle that a key now trusted can open. */
+static int
+release(struct hl_cli *cli, const char *handle, int *released)
+{
+	struct hl_engine *e = NULL;
+	struct hl_engine_opts eo;
+	char cause[HL_CAUSE_MAX] = "";
+	hl_cli_engine_opts(cli, &eo);
+	int rc = hl_engine_new(&eo, &e, cause);
+	if (rc == 0)
+		rc = hl_engine_release_held(e, handle, released, cause);
+	hl_engine_free(e);
+	return rc == 0 ? 0 : hl_cli_fail(rc, "releasing held messages", cause);
+}
+
 int
 hl_cmd_trust(struct hl_cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		{ "reject", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct hl_identity_info info;
-	char cause[HL_CAUSE_MAX] = "";
-	int rc = parse_handle_arg("trust", argc, argv, cli, NULL);
-	if (rc != 0)
-		return rc < 0 ? HL_EXIT_OK : rc;
-	const char *handle = argv[optind];
-	rc = hl_cli_open(cli);
+	char typed[HL_SAFETY_LEN + 1], pending_sn[HL_SAFETY_LEN + 1];
+	int opt, reject = 0, released = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (hl_cli_global_option(cli, opt))
+			continue;
+		if (opt == 'h')
+			return hl_cli_help("trust");
+		if (opt == 'r') {
+			reject = 1;
+			continue;
+		}
+		return hl_cli_usage_error("trust", "unknown option '%s'",
+		    argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return hl_cli_usage_error("trust", "give a HANDLE");
+	const char *handle = argv[optind++];
+	if (!hl_handle_valid(handle))
+		return hl_cli_usage_error("trust", "'%s' is not a handle", handle);
+	if (typed_number(argc - optind, argv + optind, typed) != 0)
+		return hl_cli_usage_error("trust", "the safety number is %d digits "
+		    "(spaces allowed)", HL_SAFETY_LEN);
+	if (reject && typed[0])
+		return hl_cli_usage_error("trust", "--reject takes no safety number");
+	int rc = hl_cli_open(cli);
 	if (rc != 0)
 		return rc;
 	rc = hl_identity_info(cli->crypto, handle, &info);
 	if (rc != 0)
 		return hl_cli_fail(rc, "trust", NULL);
-	if (!info.has_pending)
-		return hl_cli_fail(HL_ESTATE, "trust", "no changed key is waiting for "
-		    "this contact ('hotline verify' shows its safety number)");
-	/* The officer ran verify and compared: accepting means verified. */
-	rc = hl_identity_trust(cli->crypto, handle, info.pending, 1);
+
+	if (!info.has_pending) {
+		/* Nothing waits; held messages may still (after an interrupted
+		 * trust, say): try them again. */
+		struct hl_held *held = NULL;
+		size_t n = 0;
+		if (!reject && hl_store_held_list(cli->crypto, handle, &held, &n) == 0 &&
+		    n > 0) {
+			hl_held_free(held, n);
+			rc = release(cli, handle, &released);
+			if (rc != 0)
+				return rc;
+			printf("no key was waiting; %d held message%s now readable\n",
+			    released, released == 1 ? "" : "s");
+			return HL_EXIT_OK;
+		}
+		hl_held_free(held, n);
+		return hl_cli_fail(HL_ESTATE, "trust", "no changed key is waiting "
+		    "for this contact ('hotline verify' shows its keys)");
+	}
+	if (hl_safety_number(cli->crypto, handle, 1, pending_sn) != 0)
+		return hl_cli_fail(HL_ECRYPTO, "trust", "no safety number");
+	if (typed[0] && strcmp(typed, pending_sn) != 0)
+		return hl_cli_fail(HL_EUNTRUSTED, "trust", "that is not the safety "
+		    "number of the waiting key: nothing accepted ('hotline verify' "
+		    "shows it; 'hotline trust --reject' dismisses it)");
+
+	/* The decision and what it unblocks, in one transaction. */
+	rc = hl_crypto_begin(cli->crypto);
 	if (rc == 0)
-		rc = hl_store_requeue_peer(cli->crypto, handle);
-	if (rc != 0)
+		rc = reject ? hl_identity_reject(cli->crypto, handle, info.pending) :
+		    hl_identity_trust(cli->crypto, handle, info.pending, typed[0] != 0);
+	if (rc == 0)
+		rc = reject ? hl_store_requeue_peer(cli->crypto, handle) :
+		    hl_store_reencrypt_queued(cli->crypto, handle);
+	if (rc == 0)
+		rc = hl_crypto_commit(cli->crypto);
+	if (rc != 0) {
+		hl_crypto_rollback(cli->crypto);
 		return hl_cli_fail(rc, "trust", NULL);
-	int released = 0;
-	struct hl_engine *e = NULL;
-	struct hl_engine_opts eo = { .crypto = cli->crypto };
-	if (hl_engine_new(&eo, &e, cause) == 0) {
-		rc = hl_engine_release_held(e, handle, &released, cause);
-		hl_engine_free(e);
+	}
+	if (!reject) {
+		rc = release(cli, handle, &released);
 		if (rc != 0)
-			return hl_cli_fail(rc, "trust", cause);
+			return rc;
 	}
 	if (cli->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "handle", json_string(handle));
-		json_object_set_new(o, "trust", json_string("verified"));
+		json_object_set_new(o, "trust", json_string(reject ? "rejected" :
+		    typed[0] ? "verified" : "unverified"));
 		json_object_set_new(o, "released", json_integer(released));
 		hl_out_json_line(o);
+	} else if (reject) {
+		printf("dismissed the waiting key of %s; the accepted key stays and "
+		    "queued messages go at the next sync; messages under the "
+		    "dismissed key stay held\n", handle);
 	} else {
-		printf("accepted %s's new identity key; %d held message%s now "
+		printf("accepted %s's new identity key%s; %d held message%s now "
 		    "readable ('hotline inbox'); queued messages go at the next sync\n",
-		    handle, released, released == 1 ? "" : "s");
+		    handle, typed[0] ? " (safety number matched: verified)" :
+		    " without a safety number: it stays unverified until "
+		    "'hotline verify --confirm'", released, released == 1 ? "" : "s");
 	}
 	return HL_EXIT_OK;
 }

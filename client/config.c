@@ -115,6 +115,22 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			    !hl_handle_valid(value);
 		else
 			known = 0;
+	} else if (strcmp(section, "alternates") == 0) {
+		/* The officer's own choice of alternates, trusted over the
+		 * directory's (which the relay serves). */
+		if (!hl_handle_valid(name) || !hl_handle_valid(value) ||
+		    strcmp(name, value) == 0) {
+			bad = 1;
+			snprintf(why, sizeof why, "expected HANDLE = ALTERNATE handle");
+		} else if (c->n_alternates == HL_ALTERNATES_MAX) {
+			bad = 1;
+			snprintf(why, sizeof why, "at most %d alternates",
+			    HL_ALTERNATES_MAX);
+		} else {
+			struct hl_alternate *a = &c->alternates[c->n_alternates++];
+			snprintf(a->handle, sizeof a->handle, "%s", name);
+			snprintf(a->alternate, sizeof a->alternate, "%s", value);
+		}
 	} else {
 		known = 0;
 	}

@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "client/api.h"
+#include "client/engine.h"
+
+#define HL_ALTERNATES_MAX 64
 
 struct hl_client_config {
 	/* [relay]: defaults for `register` */
@@ -21,6 +24,9 @@ struct hl_client_config {
 	int64_t default_ack_within_ms;  /* ack_within for urgent and flash; 0 none */
 	/* [profile]: defaults for `register` */
 	struct hl_profile profile;
+	/* [alternates]: HANDLE = ALTERNATE, where overdue messages escalate */
+	struct hl_alternate alternates[HL_ALTERNATES_MAX];
+	size_t n_alternates;
 };
 
 /* Fills cfg with the defaults, then reads path when it exists (a missing

@@ -1,5 +1,6 @@
 #include "client/engine_int.h"
 #include "client/api.h"
+#include "crypto/hl_db.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_session.h"
 #include "crypto/hl_time.h"
@@ -52,6 +53,9 @@ hl_engine_free(struct hl_engine *e)
 	if (e == NULL)
 		return;
 	hl_net_free(e->net);
+	for (size_t i = 0; i < e->nctxs; i++)
+		free(e->ctxs[i]);
+	free(e->ctxs);
 	hl_handle_set_free(&e->busy);
 	hl_handle_set_free(&e->checked);
 	sodium_memzero(&e->acct, sizeof e->acct);
@@ -66,6 +70,30 @@ hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
 		return;
 	struct hl_event ev = { kind, m, peer, n, text };
 	e->o.on_event(&ev, e->o.arg);
+}
+
+void
+hl_engine_keep_ctx(struct hl_engine *e, void *ctx)
+{
+	if (e->nctxs == e->capctxs) {
+		size_t ncap = e->capctxs ? e->capctxs * 2 : 16;
+		void **n = realloc(e->ctxs, ncap * sizeof *n);
+		if (n == NULL)
+			return;    /* at worst a leak at exit, never a double free */
+		e->ctxs = n;
+		e->capctxs = ncap;
+	}
+	e->ctxs[e->nctxs++] = ctx;
+}
+
+void
+hl_engine_forget_ctx(struct hl_engine *e, void *ctx)
+{
+	for (size_t i = 0; i < e->nctxs; i++)
+		if (e->ctxs[i] == ctx) {
+			e->ctxs[i] = e->ctxs[--e->nctxs];
+			return;
+		}
 }
 
 int
@@ -141,7 +169,10 @@ hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r)
 	if (r->date_ms > 0) {
 		/* The Date header has one-second resolution. */
 		int64_t skew = hl_now_ms() - r->date_ms;
-		hl_store_meta_set(e->c, "clock_skew_ms", skew);
+		/* Remembered once a run: not an fsync'd write per answer. */
+		if (!e->skew_stored)
+			e->skew_stored = hl_store_meta_set(e->c, "clock_skew_ms",
+			    skew) == 0;
 		if ((skew > HL_SKEW_WARN_MS + 1000 || skew < -HL_SKEW_WARN_MS) &&
 		    !e->skew_reported) {
 			e->skew_reported = 1;
@@ -230,15 +261,18 @@ hl_engine_queue_content(struct hl_engine *e, const char *peer,
 	c->v = HL_CONTENT_VERSION;
 	snprintf(c->from, sizeof c->from, "%s", e->acct.handle);
 	c->sent = hl_now_ms();
-	rc = hl_store_next_seq(e->c, peer, &c->seq);
-	if (rc != 0) {
-		hl_content_clear(c);
-		return hl_fail(cause, rc, "database: %s", hl_strerror(rc));
-	}
+	/* Validated before a sequence number is taken: a refused content
+	 * must not leave a gap the contact would report as missing. */
+	c->seq = 1;
 	rc = hl_content_validate(c, cause);
 	if (rc != 0) {
 		hl_content_clear(c);
 		return rc == HL_ECONTENT_SIZE ? HL_ETOOBIG : HL_EINVAL;
+	}
+	rc = hl_store_next_seq(e->c, peer, &c->seq);
+	if (rc != 0) {
+		hl_content_clear(c);
+		return hl_fail(cause, rc, "database: %s", hl_strerror(rc));
 	}
 	memcpy(m.id, c->id, sizeof m.id);
 	m.dir = HL_OUT;
@@ -366,15 +400,35 @@ hl_engine_ack(struct hl_engine *e, const struct hl_msg *in,
 
 /* --- timers --- */
 
+struct timer_ctx {
+	struct hl_engine *e;
+	int64_t next;
+};
+
+static int
+earliest_head(const char *peer, const char *id, int64_t next_try, void *arg)
+{
+	struct timer_ctx *t = arg;
+	(void)id;
+	/* A contact with a request in flight is woken by its answer, and one
+	 * waiting for a decision by the decision. */
+	if (hl_handle_set_has(&t->e->busy, peer) || next_try >= HL_NEXT_TRY_BLOCKED)
+		return 0;
+	if (t->next == 0 || next_try < t->next)
+		t->next = next_try > 0 ? next_try : 1;
+	return 0;
+}
+
 void
 hl_engine_refresh_timer(struct hl_engine *e)
 {
 	int64_t next_try, next_ack_by;
+	struct timer_ctx t = { e, 0 };
 	e->next_timer_ms = 0;
-	if (hl_store_next_due(e->c, &next_try, &next_ack_by) != 0)
+	if (hl_store_next_due(e->c, &next_try, &next_ack_by) != 0 ||
+	    hl_store_outbox_heads(e->c, earliest_head, &t) != 0)
 		return;
-	if (next_try > 0 && next_try < HL_NEXT_TRY_BLOCKED)
-		e->next_timer_ms = next_try;
+	e->next_timer_ms = t.next;
 	if (next_ack_by > 0 && (e->next_timer_ms == 0 || next_ack_by < e->next_timer_ms))
 		e->next_timer_ms = next_ack_by;
 }
@@ -384,20 +438,65 @@ struct overdue_ctx {
 	int64_t now;
 };
 
+/* Cuts s to at most max bytes without splitting a UTF-8 character. */
 static void
-escalate(struct hl_engine *e, struct hl_msg *m, int64_t now)
+cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	s[max] = '\0';
+}
+
+/* Whom an overdue message to peer goes on to: the officer's own choice
+ * (client.ini), else the directory's when that alternate's key has been
+ * verified. 1 with alt set, or 0 with why set when there is none to use. */
+static int
+escalation_target(struct hl_engine *e, const char *peer,
+    char alt[HL_HANDLE_MAX + 1], char *why, size_t whylen)
 {
 	struct hl_contact ct;
+	struct hl_identity_info info;
+	for (size_t i = 0; i < e->o.n_alternates; i++)
+		if (strcmp(e->o.alternates[i].handle, peer) == 0) {
+			snprintf(alt, HL_HANDLE_MAX + 1, "%s", e->o.alternates[i].alternate);
+			return 1;
+		}
+	if (hl_store_contact_get(e->c, peer, &ct) != 1 ||
+	    ct.entry.profile.alternate[0] == '\0' ||
+	    strcmp(ct.entry.profile.alternate, peer) == 0) {
+		snprintf(why, whylen, "%s has no alternate", peer);
+		return 0;
+	}
+	const char *dir_alt = ct.entry.profile.alternate;
+	if (hl_identity_info(e->c, dir_alt, &info) != 0 ||
+	    info.trust != HL_TRUST_VERIFIED) {
+		snprintf(why, whylen, "the directory names %s as %s's alternate, but "
+		    "%s's key is not verified: name it in client.ini [alternates] or "
+		    "verify it first", dir_alt, peer, dir_alt);
+		return 0;
+	}
+	snprintf(alt, HL_HANDLE_MAX + 1, "%s", dir_alt);
+	return 1;
+}
+
+static void
+escalate(struct hl_engine *e, struct hl_msg *m, int64_t now, int report)
+{
 	struct hl_content c;
 	char cause[HL_CAUSE_MAX], when[HL_TIME_STR], id[HL_ID_HEX + 1];
+	char alt[HL_HANDLE_MAX + 1], why[384];
+	sqlite3 *db = hl_crypto_db(e->c);
 	if (!e->o.auto_escalate || m->escalated_to[0] != '\0' ||
 	    m->escalation_of[0] != '\0')
 		return;
-	if (hl_store_contact_get(e->c, m->peer, &ct) != 1 ||
-	    ct.entry.profile.alternate[0] == '\0' ||
-	    strcmp(ct.entry.profile.alternate, m->peer) == 0)
+	if (!escalation_target(e, m->peer, alt, why, sizeof why)) {
+		if (report)
+			hl_engine_emit(e, HL_EV_NOT_ESCALATED, m, m->peer, 0, why);
 		return;
-	const char *alt = ct.entry.profile.alternate;
+	}
 	memset(&c, 0, sizeof c);
 	hl_time_utc(m->content.ack_by, when);
 	size_t blen = strlen(m->content.body) + 256;
@@ -407,20 +506,37 @@ escalate(struct hl_engine *e, struct hl_msg *m, int64_t now)
 	snprintf(c.body, blen, "ESCALATION: %s did not acknowledge by %s. "
 	    "Original message %.8s follows.\n\n%s", m->peer, when, m->id,
 	    m->content.body);
-	if (strlen(c.body) > HL_CONTENT_BODY_MAX)
-		c.body[HL_CONTENT_BODY_MAX] = '\0';
-	c.kind = m->content.kind == HL_KIND_INCIDENT ? HL_KIND_TEXT : m->content.kind;
+	cut_utf8(c.body, HL_CONTENT_BODY_MAX);
+	c.kind = m->content.kind;
+	if (m->content.incident != NULL &&
+	    (c.incident = incident_copy(m->content.incident)) == NULL) {
+		hl_content_clear(&c);
+		return;
+	}
 	c.prio = m->content.prio == HL_PRIO_ROUTINE ? HL_PRIO_URGENT : m->content.prio;
 	/* The alternate gets as long as the original recipient had. */
 	int64_t window = m->content.ack_by - m->content.sent;
 	c.ack_by = now + (window > 60000 ? window : 60000);
 	snprintf(c.thread, sizeof c.thread, "%s", m->content.thread);
-	if (hl_engine_queue_content(e, alt, &c, m->id, id, cause) != 0)
+	/* All of it or nothing: a failed escalation leaves no trace to retry
+	 * into on every later check. */
+	if (hl_db_savepoint(db, "hl_escalate") != 0) {
+		hl_content_clear(&c);
 		return;
-	snprintf(m->escalated_to, sizeof m->escalated_to, "%s", alt);
-	memcpy(m->escalated_id, id, sizeof m->escalated_id);
-	if (hl_store_msg_update(e->c, m) == 0)
-		hl_engine_emit(e, HL_EV_ESCALATED, m, alt, 0, id);
+	}
+	int rc = hl_engine_queue_content(e, alt, &c, m->id, id, cause);
+	if (rc == 0) {
+		snprintf(m->escalated_to, sizeof m->escalated_to, "%s", alt);
+		memcpy(m->escalated_id, id, sizeof m->escalated_id);
+		rc = hl_store_msg_update(e->c, m);
+	}
+	if (rc != 0) {
+		hl_db_rollback_to(db, "hl_escalate");
+		m->escalated_to[0] = m->escalated_id[0] = '\0';
+		return;
+	}
+	hl_db_release(db, "hl_escalate");
+	hl_engine_emit(e, HL_EV_ESCALATED, m, alt, 0, id);
 }
 
 static int
@@ -430,10 +546,10 @@ mark_overdue(struct hl_msg *m, void *arg)
 	if (m->dir != HL_OUT || (m->state != HL_ST_QUEUED &&
 	    m->state != HL_ST_SENT && m->state != HL_ST_DELIVERED))
 		return 0;
-	/* A queued message stays queued (it still has to go out); its
-	 * deadline passing is recorded all the same. */
 	if (m->at[HL_ST_OVERDUE] != 0)
 		return 0;
+	/* A queued message stays queued (it still has to go out); its
+	 * deadline passing is recorded all the same. */
 	if (m->state == HL_ST_QUEUED) {
 		if (hl_store_msg_event(x->e->c, m, HL_ST_OVERDUE, x->now) != 0)
 			return 1;
@@ -441,7 +557,7 @@ mark_overdue(struct hl_msg *m, void *arg)
 		return 1;
 	}
 	hl_engine_emit(x->e, HL_EV_STATE, m, m->peer, 0, NULL);
-	escalate(x->e, m, x->now);
+	escalate(x->e, m, x->now, 1);
 	return 0;
 }
 
@@ -449,7 +565,7 @@ static int
 escalate_late(struct hl_msg *m, void *arg)
 {
 	struct overdue_ctx *x = arg;
-	escalate(x->e, m, x->now);
+	escalate(x->e, m, x->now, 1);
 	return 0;
 }
 
@@ -460,14 +576,17 @@ hl_engine_check_deadlines(struct hl_engine *e)
 	struct hl_msg_query q = {
 		.dir = HL_OUT, .state = -1, .ack_by_before_ms = x.now,
 	};
-	/* Overdue before, found by a run that did not escalate: escalated by
-	 * the first run that does. */
-	struct hl_msg_query late = { .dir = HL_OUT, .state = HL_ST_OVERDUE };
 	if (hl_crypto_begin(e->c) != 0)
 		return;
 	int rc = hl_store_msg_each(e->c, &q, mark_overdue, &x);
-	if (rc == 0 && e->o.auto_escalate)
+	/* Messages that went overdue in a run that did not escalate are
+	 * escalated by the first run that does, once. */
+	if (rc == 0 && e->o.auto_escalate && !e->late_escalation_done) {
+		struct hl_msg_query late = { .dir = HL_OUT, .state = HL_ST_OVERDUE };
 		rc = hl_store_msg_each(e->c, &late, escalate_late, &x);
+		if (rc == 0)
+			e->late_escalation_done = 1;
+	}
 	if (rc == 0 && hl_crypto_commit(e->c) == 0)
 		return;
 	hl_crypto_rollback(e->c);
@@ -475,9 +594,12 @@ hl_engine_check_deadlines(struct hl_engine *e)
 
 /* --- prekeys --- */
 
+#define PREKEYS_LOCAL_MAX 400   /* beyond this, failed uploads are not redone */
+
 struct keys_ctx {
 	struct hl_engine *e;
 	int n;
+	uint32_t spk_id;      /* the signed prekey uploaded, 0 for none */
 };
 
 static void
@@ -489,35 +611,58 @@ keys_done(const struct hl_net_resp *r, void *arg)
 	e->inflight--;
 	e->keys_inflight = 0;
 	hl_engine_note_response(e, r);
-	if (hl_engine_outcome(r, why, sizeof why) == HL_OUT_OK)
+	if (hl_engine_outcome(r, why, sizeof why) == HL_OUT_OK) {
+		if (k->spk_id != 0)
+			hl_store_meta_set(e->c, "signed_prekey_published", k->spk_id);
 		hl_engine_emit(e, HL_EV_PREKEYS, NULL, NULL, k->n, NULL);
+	}
+	hl_engine_forget_ctx(e, k);
 	free(k);
 }
 
-/* Uploads fresh one-time prekeys when the relay holds few, and a new
- * signed prekey once a week. Keys that fail to upload are never reused:
- * the next refill makes new ones, so a retry cannot collide with ids the
- * relay did store. */
+/* Keeps the relay stocked: one-time prekeys when it holds few, and the
+ * signed prekey, rotated weekly. One refill per run at most. One-time
+ * prekeys that failed to upload are never sent again (the relay may have
+ * stored them after all: new ids cannot collide); so that failures do not
+ * pile keys up, no more are made once the profile holds PREKEYS_LOCAL_MAX.
+ * A signed prekey is rotated only once the previous one is known to be on
+ * the relay, and sent again until it is: the relay never serves one that
+ * was pruned here. */
 void
 hl_engine_maybe_refill(struct hl_engine *e, int remaining)
 {
-	struct hl_prekey_pub *pks = NULL;
+	struct hl_prekey_pub *pks = NULL, *local = NULL;
 	struct hl_signed_prekey_pub spk;
 	struct hl_bundle mine;
-	size_t n = 0;
-	int rotate = 0;
-	if (e->keys_inflight || remaining < 0)
+	size_t n = 0, nlocal = 0;
+	int64_t published = 0;
+	int send_spk = 0;
+	if (e->keys_inflight || e->keys_refilled || remaining < 0)
 		return;
-	if (hl_identity_public(e->c, &mine) == 0 &&
-	    hl_now_ms() - mine.signed_prekey.created_ms > HL_SIGNED_PREKEY_AGE_MS)
-		rotate = hl_signed_prekey_rotate(e->c, &spk) == 0;
+	if (hl_identity_public(e->c, &mine) != 0)
+		return;
+	spk = mine.signed_prekey;
+	int have = hl_store_meta_get(e->c, "signed_prekey_published", &published);
+	if (have == 0) {
+		/* Registration published the first one. */
+		published = spk.id;
+		hl_store_meta_set(e->c, "signed_prekey_published", published);
+	}
+	if (published != (int64_t)spk.id)
+		send_spk = 1;
+	else if (hl_now_ms() - spk.created_ms > HL_SIGNED_PREKEY_AGE_MS)
+		send_spk = hl_signed_prekey_rotate(e->c, &spk) == 0;
 	if (remaining < HL_PREKEY_LOW &&
+	    hl_prekeys_public(e->c, &local, &nlocal) == 0 &&
+	    nlocal < PREKEYS_LOCAL_MAX &&
 	    hl_prekeys_generate(e->c, (uint32_t)(HL_PREKEY_TARGET - remaining),
 	    &pks, &n) != 0)
 		n = 0;
-	if (n == 0 && !rotate)
+	free(local);
+	if (n == 0 && !send_spk)
 		return;
-	char *body = hl_api_build_keys(pks, n, rotate ? &spk : NULL);
+	e->keys_refilled = 1;
+	char *body = hl_api_build_keys(pks, n, send_spk ? &spk : NULL);
 	free(pks);
 	struct keys_ctx *k = malloc(sizeof *k);
 	if (body == NULL || k == NULL) {
@@ -527,10 +672,12 @@ hl_engine_maybe_refill(struct hl_engine *e, int remaining)
 	}
 	k->e = e;
 	k->n = (int)n;
+	k->spk_id = send_spk ? spk.id : 0;
 	if (hl_net_request(e->net, "PUT", "/v1/keys", e->acct.token, body,
 	    HL_REQUEST_TIMEOUT_MS, keys_done, k) == 0) {
 		e->inflight++;
 		e->keys_inflight = 1;
+		hl_engine_keep_ctx(e, k);
 	} else {
 		free(k);
 	}
@@ -568,6 +715,14 @@ int
 hl_engine_fetches(const struct hl_engine *e)
 {
 	return e->fetches;
+}
+
+int
+hl_engine_fetch_ok(const struct hl_engine *e, long *retry_after_s)
+{
+	if (retry_after_s != NULL)
+		*retry_after_s = e->fetch_retry_after_s;
+	return e->fetch_ok;
 }
 
 int

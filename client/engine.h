@@ -35,6 +35,7 @@ enum hl_event_kind {
 	HL_EV_RELAY,       /* n: 1 reachable, 0 not; text: why not */
 	HL_EV_PREKEYS,     /* n: one-time prekeys uploaded */
 	HL_EV_AUTH,        /* text: the relay refused our token */
+	HL_EV_NOT_ESCALATED, /* msg: overdue, but no alternate to trust; text: why */
 };
 
 struct hl_event {
@@ -47,9 +48,21 @@ struct hl_event {
 
 typedef void (*hl_event_fn)(const struct hl_event *ev, void *arg);
 
+/* An alternate named by the officer (client.ini [alternates]). */
+struct hl_alternate {
+	char handle[HL_HANDLE_MAX + 1];
+	char alternate[HL_HANDLE_MAX + 1];
+};
+
 struct hl_engine_opts {
 	struct hl_crypto *crypto;   /* borrowed; outlives the engine */
-	int auto_escalate;          /* send overdue messages on to the alternate */
+	/* Send overdue messages on to the contact's alternate: one named in
+	 * alternates, else the directory's when its key is verified (the
+	 * directory comes from the relay, which must not be able to steer a
+	 * message to an account of its choosing). */
+	int auto_escalate;
+	const struct hl_alternate *alternates;   /* borrowed, may be NULL */
+	size_t n_alternates;
 	long connect_timeout_ms;    /* 0: 10 s */
 	hl_event_fn on_event;       /* may be NULL */
 	void *arg;
@@ -109,6 +122,11 @@ int hl_engine_inflight(const struct hl_engine *e);
 
 /* Fetches completed since the engine started. */
 int hl_engine_fetches(const struct hl_engine *e);
+
+/* Whether the last fetch was answered and stored (1) or not (0), and the
+ * Retry-After it carried (-1 when none): callers that fetch again and again
+ * back off on failure. */
+int hl_engine_fetch_ok(const struct hl_engine *e, long *retry_after_s);
 
 /* 1 once the relay answered anything, 0 while unreachable, -1 before any
  * attempt. */

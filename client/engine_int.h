@@ -44,14 +44,25 @@ struct hl_engine {
 	int fetching;             /* a fetch is in flight */
 	int fetch_wait_s;         /* the wait of the current fetch cycle */
 	int fetches;              /* completed fetches */
+	int fetch_ok;             /* the last fetch was answered and stored */
+	long fetch_retry_after_s; /* its Retry-After, -1 when none */
 	int keys_inflight;
 	int relay_ok;             /* -1 unknown, 0 unreachable, 1 answered */
 	int auth_failed;
 	int skew_reported;
+	int skew_stored;
+	/* Contexts of requests in flight, freed with the engine when their
+	 * callbacks never come (the transport cancels without calling). */
+	void **ctxs;
+	size_t nctxs, capctxs;
+	int late_escalation_done;  /* overdue before this run: looked at once */
+	int keys_refilled;         /* one prekey refill per run at most */
 	int64_t next_timer_ms;    /* hl_now_ms() of the next retry/deadline */
 };
 
 /* engine.c */
+void hl_engine_keep_ctx(struct hl_engine *e, void *ctx);
+void hl_engine_forget_ctx(struct hl_engine *e, void *ctx);
 void hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
     const struct hl_msg *m, const char *peer, int64_t n, const char *text);
 void hl_engine_note_response(struct hl_engine *e, const struct hl_net_resp *r);

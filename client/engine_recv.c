@@ -12,6 +12,7 @@
 #include "crypto/hl_session.h"
 #include "crypto/hl_time.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,10 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 		/* An ack implies delivery, even if the receipt is late. */
 		rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
 		m.ack_response = c->response;
-		free(m.ack_note);
+		if (m.ack_note != NULL) {
+			sodium_memzero(m.ack_note, strlen(m.ack_note));
+			free(m.ack_note);
+		}
 		m.ack_note = c->body[0] ? strdup(c->body) : NULL;
 		if (rc == 0)
 			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_ACKNOWLEDGED, now);
@@ -268,8 +272,9 @@ take_message(struct batch *b, const struct hl_item *it)
 	    &pt, &ptlen, cause);
 	switch (rc) {
 	case 0:
-		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen,
-		    info.trust == HL_TRUST_CHANGED);
+		/* Decrypted in a session with the accepted key: not flagged, even
+		 * while a change waits (only messages released by 'trust' are). */
+		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen, 0);
 		hl_plaintext_free(pt, ptlen);
 		return rc;
 	case HL_EDUPLICATE:
@@ -300,8 +305,10 @@ take_notice(struct batch *b, const struct hl_item *it)
 	int rc = hl_store_msg_get(b->e->c, HL_OUT, it->to, it->id, &m);
 	if (rc != 1)
 		return rc;    /* not ours, or gone: nothing to mark */
-	if (m.state != HL_ST_ACKNOWLEDGED && m.state != HL_ST_FAILED &&
-	    m.state != HL_ST_EXPIRED) {
+	/* The contact's own receipt outranks the relay's word: a message
+	 * delivered end to end is not marked expired or dropped. */
+	if ((m.state == HL_ST_QUEUED || m.state == HL_ST_SENT ||
+	    m.state == HL_ST_OVERDUE) && m.at[HL_ST_DELIVERED] == 0) {
 		int64_t at = it->at_ms > 0 ? it->at_ms : hl_now_ms();
 		if (it->kind == HL_ITEM_EXPIRED) {
 			snprintf(m.reason, sizeof m.reason,
@@ -359,14 +366,21 @@ take_batch(struct batch *b, const struct hl_fetch *f)
 		rc = hl_db_savepoint(hl_crypto_db(e->c), ITEM_SAVEPOINT);
 		if (rc != 0)
 			break;
-		rc = it->kind == HL_ITEM_MESSAGE ? take_message(b, it) :
-		    take_notice(b, it);
+		if (it->kind == HL_ITEM_MESSAGE)
+			rc = take_message(b, it);
+		else if (it->kind == HL_ITEM_INVALID)
+			rc = hold(b, it->qid, it->from[0] ? it->from : "relay",
+			    it->id[0] ? it->id : "", 0, NULL, 0, it->error);
+		else
+			rc = take_notice(b, it);
 		if (rc < 0) {
 			hl_db_rollback_to(hl_crypto_db(e->c), ITEM_SAVEPOINT);
 			b->nev = nev;
 			break;
 		}
-		hl_db_release(hl_crypto_db(e->c), ITEM_SAVEPOINT);
+		rc = hl_db_release(hl_crypto_db(e->c), ITEM_SAVEPOINT);
+		if (rc != 0)
+			break;
 		b->qids[b->nqids++] = it->qid;
 	}
 	if (rc >= 0)
@@ -390,6 +404,8 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 	int again = 0;
 	e->inflight--;
 	e->fetching = 0;
+	e->fetch_ok = 0;
+	e->fetch_retry_after_s = r->retry_after_s;
 	hl_engine_note_response(e, r);
 	enum hl_outcome how = hl_engine_outcome(r, why, sizeof why);
 	if (how == HL_OUT_AUTH) {
@@ -405,7 +421,10 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 			if (b.qids != NULL && take_batch(&b, &f) == 0) {
 				ack_relay(e, b.qids, b.nqids);
 				emit_deferred(&b);
-				again = f.more;
+				e->fetch_ok = 1;
+				/* "more" with nothing in hand is no reason to ask
+				 * again at once. */
+				again = f.more && f.n > 0;
 			}
 			hl_engine_maybe_refill(e, f.prekeys_remaining);
 			free(b.qids);

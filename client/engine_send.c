@@ -184,6 +184,7 @@ bundle_done(const struct hl_net_resp *r, void *arg)
 	} else {
 		settle(e, x->peer, x->id, how, why, r->retry_after_s);
 	}
+	hl_engine_forget_ctx(e, x);
 	free(x);
 	hl_engine_kick(e);
 }
@@ -221,6 +222,7 @@ directory_done(const struct hl_net_resp *r, void *arg)
 		free(entries);
 	}
 	/* Otherwise the send itself meets whatever is wrong. */
+	hl_engine_forget_ctx(e, x);
 	free(x);
 	hl_engine_kick(e);
 }
@@ -267,6 +269,7 @@ post_done(const struct hl_net_resp *r, void *arg)
 	} else {
 		settle(e, x->peer, x->id, how, why, r->retry_after_s);
 	}
+	hl_engine_forget_ctx(e, x);
 	free(x);
 	hl_engine_kick(e);
 }
@@ -297,34 +300,50 @@ start_request(struct hl_engine *e, const char *method, const char *path,
 	}
 	e->inflight++;
 	hl_handle_set_put(&e->busy, peer, 1);
+	hl_engine_keep_ctx(e, x);
 	return 0;
 }
 
 /* Encrypts m and stores the ciphertext, in one transaction: the ratchet
- * step and the bytes it produced are kept together or not at all. */
+ * step and the bytes it produced are kept together or not at all. Another
+ * process (a second `hotline` on the same profile) may have done it
+ * first: then its ciphertext is the one, never a second encryption. */
 static int
 encrypt_and_store(struct hl_engine *e, struct hl_msg *m, char *cause)
 {
-	uint8_t *padded;
-	size_t plen;
+	uint8_t *padded = NULL;
+	size_t plen = 0;
 	struct hl_ciphertext ct;
-	int rc = hl_content_encode(&m->content, &padded, &plen, cause);
+	struct hl_msg now;
+	int rc = hl_crypto_begin(e->c);
 	if (rc != 0)
-		return rc;
-	rc = hl_crypto_begin(e->c);
-	if (rc == 0) {
-		rc = hl_session_encrypt(e->c, m->peer, padded, plen, &ct, cause);
-		if (rc == 0) {
-			m->ct_type = ct.type;
-			m->ct = ct.data;
-			m->ct_len = ct.len;
-			rc = hl_store_msg_update(e->c, m);
-		}
-		if (rc == 0)
-			rc = hl_crypto_commit(e->c);
-		if (rc != 0)
-			hl_crypto_rollback(e->c);
+		return hl_fail(cause, rc, "database busy");
+	rc = hl_store_msg_get(e->c, HL_OUT, m->peer, m->id, &now);
+	if (rc != 1) {
+		hl_crypto_rollback(e->c);
+		return hl_fail(cause, rc < 0 ? rc : HL_ENOTFOUND, "message gone");
 	}
+	if (now.state != HL_ST_QUEUED || now.ct != NULL) {
+		hl_crypto_rollback(e->c);
+		hl_msg_clear(m);
+		*m = now;
+		return now.state == HL_ST_QUEUED ? 0 :
+		    hl_fail(cause, HL_ESTATE, "no longer queued");
+	}
+	hl_msg_clear(&now);
+	rc = hl_content_encode(&m->content, &padded, &plen, cause);
+	if (rc == 0)
+		rc = hl_session_encrypt(e->c, m->peer, padded, plen, &ct, cause);
+	if (rc == 0) {
+		m->ct_type = ct.type;
+		m->ct = ct.data;
+		m->ct_len = ct.len;
+		rc = hl_store_msg_update(e->c, m);
+	}
+	if (rc == 0)
+		rc = hl_crypto_commit(e->c);
+	if (rc != 0)
+		hl_crypto_rollback(e->c);
 	hl_content_free_bytes(padded, plen);
 	return rc;
 }
@@ -351,6 +370,10 @@ send_one(struct hl_engine *e, const struct due *d)
 	if (m.ct == NULL) {
 		int has = hl_session_exists(e->c, m.peer);
 		int rc = has == 1 ? encrypt_and_store(e, &m, cause) : HL_ENOSESSION;
+		if (rc == HL_ESTATE) {
+			hl_msg_clear(&m);
+			return;
+		}
 		if (rc == HL_ENOSESSION) {
 			snprintf(path, sizeof path, "/v1/keys/%s", m.peer);
 			start_request(e, "GET", path, NULL, m.peer, m.id, bundle_done);

@@ -260,6 +260,7 @@ hl_out_event(const struct hl_event *ev, int json)
 		static const char *names[] = {
 			"received", "state", "escalated", "gap", "gap_closed",
 			"key_changed", "held", "clock_skew", "relay", "prekeys", "auth",
+			"not_escalated",
 		};
 		json_object_set_new(o, "event", json_string(names[ev->kind]));
 		if (ev->peer != NULL && m == NULL)
@@ -329,6 +330,10 @@ hl_out_event(const struct hl_event *ev, int json)
 	case HL_EV_AUTH:
 		printf("!! the relay refused this account's token (%s): ask the "
 		    "operator\n", ev->text ? ev->text : "");
+		break;
+	case HL_EV_NOT_ESCALATED:
+		printf("!! %.8s to %s is overdue and was not escalated: %s\n", m->id,
+		    m->peer, ev->text ? ev->text : "");
 		break;
 	}
 	fflush(stdout);

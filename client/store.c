@@ -15,7 +15,7 @@
 #define T_MESSAGES "messages"
 #define T_CONV "conversations"
 #define T_HELD "held"
-#define GAPS_OPEN_MAX 1000   /* a forged huge seq must not fill the disk */
+#define GAPS_OPEN_MAX 1000   /* open gaps kept per contact */
 
 /* The SQL below spells these values out. */
 _Static_assert(HL_KIND_RECEIPT == 1 && HL_KIND_ACK == 2, "kind numbers");
@@ -612,7 +612,9 @@ hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 	char sql[640];
 	uint8_t idx[HL_VAULT_INDEX_LEN];
 	sqlite3_stmt *st = NULL;
-	size_t off = (size_t)snprintf(sql, sizeof sql, "SELECT " MSG_COLUMNS
+	/* The matching rows are listed first and read one by one after, so
+	 * fn may change the messages it is given (and the table) safely. */
+	size_t off = (size_t)snprintf(sql, sizeof sql, "SELECT rowid"
 	    " FROM " T_MESSAGES " WHERE 1");
 	/* Only fixed clauses are appended; every value is bound below. */
 	if (q->dir >= 0)
@@ -654,9 +656,40 @@ hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 	sqlite3_bind_int64(st, 4, q->since_ms);
 	sqlite3_bind_int64(st, 5, q->due_before_ms);
 	sqlite3_bind_int64(st, 6, q->ack_by_before_ms);
+	int64_t *rows = NULL;
+	size_t n = 0, cap = 0;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			int64_t *nr = realloc(rows, ncap * sizeof *nr);
+			if (nr == NULL) {
+				rc = HL_ENOMEM;
+				break;
+			}
+			rows = nr;
+			cap = ncap;
+		}
+		rows[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = HL_EDB;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == 0)
+		rc = prep(c, "SELECT " MSG_COLUMNS " FROM " T_MESSAGES
+		    " WHERE rowid = ?", &st);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct hl_msg m;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, rows[i]);
+		step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			continue;    /* gone meanwhile */
+		if (step != SQLITE_ROW) {
+			rc = HL_EDB;
+			break;
+		}
 		rc = msg_load(c, st, &m);
 		if (rc != 0)
 			break;
@@ -665,9 +698,8 @@ hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 		if (stop)
 			break;
 	}
-	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = HL_EDB;
 	sqlite3_finalize(st);
+	free(rows);
 	return rc;
 }
 
@@ -729,6 +761,25 @@ conv_handle(struct hl_crypto *c, const void *idx, int idxlen, const void *v,
 	memcpy(out, pt, n + 1);
 	hl_vault_free_plain(pt, n);
 	return 0;
+}
+
+static int
+forget_ciphertext(struct hl_msg *m, void *arg)
+{
+	struct hl_crypto *c = arg;
+	free(m->ct);
+	m->ct = NULL;
+	m->ct_len = 0;
+	m->ct_type = 0;
+	m->next_try_ms = 0;
+	return hl_store_msg_update(c, m) != 0;
+}
+
+int
+hl_store_reencrypt_queued(struct hl_crypto *c, const char *peer)
+{
+	struct hl_msg_query q = { .dir = HL_OUT, .state = HL_ST_QUEUED, .peer = peer };
+	return hl_store_msg_each(c, &q, forget_ciphertext, c);
 }
 
 int
@@ -877,12 +928,24 @@ hl_store_observe_seq(struct hl_crypto *c, const char *peer, int64_t n,
 		return rc;
 	}
 	if (n > in_max + 1) {
+		/* At most GAPS_OPEN_MAX open gaps per contact in all: a peer
+		 * jumping its numbers again and again must not fill the disk.
+		 * The newest gaps are the ones kept. */
+		int64_t open_now = 0;
+		rc = prep(c, "SELECT count(*) FROM gaps WHERE peer_idx = ?", &st);
+		if (rc != 0)
+			return rc;
+		sqlite3_bind_blob(st, 1, idx, sizeof idx, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			open_now = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+		int64_t room = GAPS_OPEN_MAX - open_now;
 		rc = prep(c, "INSERT OR IGNORE INTO gaps (peer_idx, seq, since)"
 		    " VALUES (?, ?, ?)", &st);
 		if (rc != 0)
 			return rc;
-		int64_t first = n - in_max - 1 > GAPS_OPEN_MAX ? n - GAPS_OPEN_MAX :
-		    in_max + 1;
+		int64_t first = n - in_max - 1 > room ? n - room : in_max + 1;
 		for (int64_t s = first; s < n && rc == 0; s++) {
 			sqlite3_reset(st);
 			sqlite3_bind_blob(st, 1, idx, sizeof idx, SQLITE_STATIC);
@@ -894,7 +957,7 @@ hl_store_observe_seq(struct hl_crypto *c, const char *peer, int64_t n,
 		st = NULL;
 		if (rc != 0)
 			return rc;
-		*opened = n - first;
+		*opened = n > first ? n - first : 0;
 	}
 	rc = prep(c, "UPDATE " T_CONV " SET in_max = ? WHERE peer_idx = ?", &st);
 	if (rc != 0)
@@ -1009,9 +1072,12 @@ hl_store_held_list(struct hl_crypto *c, const char *from, struct hl_held **out,
 	struct hl_held *list = NULL;
 	*out = NULL;
 	*n = 0;
+	/* qids are decimal: ordered as numbers, the relay's order. */
 	int rc = prep(c, from != NULL ?
-	    "SELECT qid, received, v FROM " T_HELD " WHERE peer_idx = ? ORDER BY received, qid" :
-	    "SELECT qid, received, v FROM " T_HELD " ORDER BY received, qid", &st);
+	    "SELECT qid, received, v FROM " T_HELD " WHERE peer_idx = ?"
+	    " ORDER BY received, CAST(qid AS INTEGER)" :
+	    "SELECT qid, received, v FROM " T_HELD
+	    " ORDER BY received, CAST(qid AS INTEGER)", &st);
 	if (rc != 0)
 		return rc;
 	if (from != NULL) {

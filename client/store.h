@@ -136,7 +136,8 @@ int hl_store_msg_find(struct hl_crypto *c, const char *id_or_prefix,
     struct hl_msg *m, char *cause);
 
 /* Selects messages and calls fn for each (the message is cleared after fn
- * returns; fn returns non-zero to stop). */
+ * returns; fn returns non-zero to stop). fn may change and store the
+ * messages it is given. */
 struct hl_msg_query {
 	int dir;                  /* -1 any, else enum hl_dir */
 	int state;                /* -1 any, else enum hl_state */
@@ -166,6 +167,11 @@ int hl_store_next_due(struct hl_crypto *c, int64_t *next_try,
  * accepted, say). */
 int hl_store_requeue_peer(struct hl_crypto *c, const char *peer);
 
+/* For queued outbound messages to peer: forgets ciphertexts made in a
+ * session that was dropped (the contact's key changed and was accepted),
+ * so they are encrypted again in the new one, and makes them due now. */
+int hl_store_reencrypt_queued(struct hl_crypto *c, const char *peer);
+
 /* Makes every queued outbound message that waits for time (not for a
  * decision) due now: the relay answers again after an outage. */
 int hl_store_requeue_waiting(struct hl_crypto *c);
@@ -194,10 +200,13 @@ int hl_msg_needs_ack(const struct hl_content *c);
 int hl_store_next_seq(struct hl_crypto *c, const char *peer, int64_t *seq);
 int hl_store_observe_seq(struct hl_crypto *c, const char *peer, int64_t n,
     int64_t now_ms, int *closed_gap, int64_t *opened);
+/* Every open gap, by contact. *out is the caller's (free with free()). */
 int hl_store_gaps(struct hl_crypto *c, struct hl_gap **out, size_t *n);
 
 /* Held ciphertexts and unreadable items. */
 int hl_store_held_put(struct hl_crypto *c, const struct hl_held *h);
+/* Held items (of from, or all when from is NULL), oldest first. *out is
+ * the caller's: free with hl_held_free(*out, *n). */
 int hl_store_held_list(struct hl_crypto *c, const char *from,
     struct hl_held **out, size_t *n);
 int hl_store_held_del(struct hl_crypto *c, const char *qid);

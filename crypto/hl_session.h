@@ -80,9 +80,10 @@ struct hl_identity_info {
 
 enum hl_key_event {
 	HL_KEY_FIRST_SEEN,
-	HL_KEY_CHANGED,
-	HL_KEY_TRUSTED,
-	HL_KEY_VERIFIED,
+	HL_KEY_CHANGED,     /* a new key seen; also a further one while one waits */
+	HL_KEY_TRUSTED,     /* accepted without comparing safety numbers */
+	HL_KEY_VERIFIED,    /* safety number compared */
+	HL_KEY_REJECTED,    /* a waiting key dismissed; the old one stays */
 };
 
 struct hl_key_log_entry {
@@ -190,10 +191,25 @@ int hl_identity_info(struct hl_crypto *c, const char *handle,
  * carry on): the pending key becomes the accepted one, trust becomes
  * VERIFIED when verified is set, else UNVERIFIED, and a session built on the
  * old key is dropped so the next send starts afresh. key must equal the
- * pending or the accepted key (HL_ESTATE otherwise): nobody accepts a key
- * they were not shown. */
+ * pending key, or the accepted one when nothing is pending (HL_ESTATE
+ * otherwise): nobody accepts a key they were not shown. A pending key is
+ * never replaced by a later one, so the key shown is the key accepted. */
 int hl_identity_trust(struct hl_crypto *c, const char *handle,
     const uint8_t key[HL_KEY_LEN], int verified);
+
+/* Dismisses the pending key (it did not match what the contact read out):
+ * the accepted key and its trust stay. key must equal the pending key
+ * (HL_ESTATE otherwise). A later message under another key shows as a new
+ * change. */
+int hl_identity_reject(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN]);
+
+/* A key for handle seen outside a session (the relay's directory): when it
+ * differs from the accepted key it waits as pending, exactly like a changed
+ * key in a bundle, and sending is blocked until hl_identity_trust. Nothing
+ * happens when no key is known yet or the key is the accepted one. */
+int hl_identity_note_key(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN]);
 
 /* Calls fn for each key event of handle, oldest first. */
 int hl_identity_log(struct hl_crypto *c, const char *handle,
@@ -205,7 +221,8 @@ int hl_identity_log(struct hl_crypto *c, const char *handle,
 int hl_safety_number(struct hl_crypto *c, const char *handle, int pending,
     char *out);
 
-/* The key event's name ("first-seen", "changed", "trusted", "verified")
+/* The key event's name ("first-seen", "changed", "trusted", "verified",
+ * "rejected")
  * and the trust state's ("none", "unverified", "verified", "changed"). */
 const char *hl_key_event_name(enum hl_key_event e);
 const char *hl_trust_name(enum hl_trust t);

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sealed layout of an identity record (85 bytes): version 1, trust, flags
+/* Sealed layout of an identity record (85 bytes): version 1, the trust of
+ * the accepted key (none, unverified or verified: "changed" is not stored,
+ * it is having a pending key), flags
  * (1 has_key, 2 has_pending), key (33), pending (33), first seen (8),
  * changed (8); integers big-endian. */
 #define ID_REC_LEN (3 + 2 * HL_KEY_LEN + 16)
@@ -158,12 +160,10 @@ save_identity(const signal_protocol_address *address, uint8_t *key_data,
 	size_t len = address->name_len;
 	int rc;
 
-	if (key_data == NULL) {
-		uint8_t k[HL_VAULT_INDEX_LEN];
-		hl_name_index(c, name, len, k);
-		rc = hl_row_del(c, HL_T_IDENTITIES, k, sizeof k);
-		return rc < 0 ? hl_store_failed(c, rc) : 0;
-	}
+	/* libsignal asks to forget an identity after a PreKey message fails;
+	 * what an officer verified is not forgotten on a stranger's say-so. */
+	if (key_data == NULL)
+		return 0;
 	if (key_len != HL_KEY_LEN)
 		return SG_ERR_INVALID_KEY;
 	rc = id_load(c, name, len, &info);
@@ -175,19 +175,19 @@ save_identity(const signal_protocol_address *address, uint8_t *key_data,
 	int64_t now = hl_now_ms();
 	if (rc == 0 || !info.has_key) {
 		info.trust = HL_TRUST_UNVERIFIED;
+		info.has_pending = 0;
 		info.has_key = 1;
 		memcpy(info.key, key_data, HL_KEY_LEN);
 		info.first_seen_ms = info.changed_ms = now;
 		rc = id_save(c, name, len, &info);
 		if (rc == 0)
 			rc = log_add(c, name, len, HL_KEY_FIRST_SEEN, NULL, key_data);
-	} else {
+	} else if (!info.has_pending) {
 		/* is_trusted_identity refuses another key, so libsignal never
 		 * saves one; were it to, the key waits as pending like any
 		 * other change rather than replacing the accepted one. */
 		info.has_pending = 1;
 		memcpy(info.pending, key_data, HL_KEY_LEN);
-		info.trust = HL_TRUST_CHANGED;
 		info.changed_ms = now;
 		rc = id_save(c, name, len, &info);
 		if (rc == 0)
@@ -246,11 +246,16 @@ hl_identity_record_pending(struct hl_crypto *c, const char *handle,
 		goto out;
 	}
 	int64_t now = hl_now_ms();
+	if (rc == 1 && info.has_pending) {
+		/* Another key while one waits: logged loudly, never swapped in,
+		 * so the key the officer was shown stays the one to accept. */
+		rc = log_add(c, handle, len, HL_KEY_CHANGED, info.pending, key);
+		goto out;
+	}
 	if (rc == 0)
 		info.first_seen_ms = now;
 	info.has_pending = 1;
 	memcpy(info.pending, key, HL_KEY_LEN);
-	info.trust = HL_TRUST_CHANGED;
 	info.changed_ms = now;
 	rc = id_save(c, handle, len, &info);
 	if (rc == 0)
@@ -265,13 +270,30 @@ out:
 }
 
 int
+hl_identity_note_key(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN])
+{
+	struct hl_identity_info info;
+	if (!hl_handle_valid(handle))
+		return HL_EINVAL;
+	int rc = id_load(c, handle, strlen(handle), &info);
+	if (rc <= 0 || !info.has_key)
+		return rc < 0 ? rc : 0;
+	return hl_identity_record_pending(c, handle, key);
+}
+
+int
 hl_identity_info(struct hl_crypto *c, const char *handle,
     struct hl_identity_info *out)
 {
 	if (!hl_handle_valid(handle))
 		return HL_EINVAL;
 	int rc = id_load(c, handle, strlen(handle), out);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	if (out->has_pending)
+		out->trust = HL_TRUST_CHANGED;
+	return 0;
 }
 
 static int
@@ -354,6 +376,39 @@ out:
 }
 
 int
+hl_identity_reject(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN])
+{
+	struct hl_identity_info info;
+	if (!hl_handle_valid(handle))
+		return HL_EINVAL;
+	size_t len = strlen(handle);
+	int rc = hl_db_savepoint(c->db, HL_SAVEPOINT);
+	if (rc != 0)
+		return rc;
+	rc = id_load(c, handle, len, &info);
+	if (rc <= 0) {
+		rc = rc == 0 ? HL_ENOTFOUND : rc;
+	} else if (!info.has_pending ||
+	    sodium_memcmp(info.pending, key, HL_KEY_LEN) != 0) {
+		rc = HL_ESTATE;
+	} else {
+		info.has_pending = 0;
+		memset(info.pending, 0, HL_KEY_LEN);
+		info.changed_ms = hl_now_ms();
+		rc = id_save(c, handle, len, &info);
+		if (rc == 0)
+			rc = log_add(c, handle, len, HL_KEY_REJECTED,
+			    info.has_key ? info.key : NULL, key);
+	}
+	if (rc < 0) {
+		hl_db_rollback_to(c->db, HL_SAVEPOINT);
+		return rc;
+	}
+	return hl_db_release(c->db, HL_SAVEPOINT);
+}
+
+int
 hl_identity_log(struct hl_crypto *c, const char *handle,
     void (*fn)(const struct hl_key_log_entry *e, void *arg), void *arg)
 {
@@ -375,7 +430,7 @@ hl_identity_log(struct hl_crypto *c, const char *handle,
 		rc = hl_vault_open(c->vault, HL_T_KEYLOG, idx, sizeof idx,
 		    sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 		    &pt, &n);
-		if (rc == 0 && (n != LOG_REC_LEN || pt[8] > HL_KEY_VERIFIED)) {
+		if (rc == 0 && (n != LOG_REC_LEN || pt[8] > HL_KEY_REJECTED)) {
 			hl_vault_free_plain(pt, n);
 			rc = HL_EVAULT;
 		}
@@ -404,6 +459,7 @@ hl_key_event_name(enum hl_key_event e)
 	case HL_KEY_CHANGED: return "changed";
 	case HL_KEY_TRUSTED: return "trusted";
 	case HL_KEY_VERIFIED: return "verified";
+	case HL_KEY_REJECTED: return "rejected";
 	}
 	return "?";
 }

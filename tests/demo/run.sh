@@ -92,6 +92,12 @@ officer "CERT-EE duty officer" ee.cert Europe/Tallinn
 officer "NCSC-FI duty officer" fi.ncsc Europe/Helsinki fi.ncsc-backup
 officer "NCSC-FI backup desk" fi.ncsc-backup Europe/Helsinki
 
+# Where CERT-EE's overdue messages to fi.ncsc go is the officer's own
+# choice, written in client.ini: the directory comes from the relay.
+mkdir -p "$dir/CERT-EE duty officer/hotline"
+printf '[alternates]\nfi.ncsc = fi.ncsc-backup\n' \
+    > "$dir/CERT-EE duty officer/hotline/client.ini"
+
 say "the directory, with each contact's local time"
 as "CERT-EE duty officer" directory
 

@@ -352,8 +352,11 @@ send_overdue(struct hl_test_client *a, char *id)
 	assert_true(hl_test_wall_ms() > due);
 }
 
-/* Three officers: esc.b names esc.c as its alternate; a knows it from the
- * directory. */
+#define ALTERNATES "[alternates]\nesc.b = esc.c\n"
+
+/* Three officers: esc.b names esc.c as its alternate in the directory; a
+ * names it too, in its own client.ini (the directory alone comes from the
+ * relay, which must not pick where an overdue message goes). */
 static void
 three(struct hl_test_world *w, struct hl_test_client **a,
     struct hl_test_client **c)
@@ -371,6 +374,7 @@ three(struct hl_test_world *w, struct hl_test_client **a,
 	json_t *b = hl_test_json_find(lines, "handle", "esc.b");
 	assert_non_null(b);
 	json_decref(lines);
+	assert_int_equal(hl_test_client_config(*a, ALTERNATES), 0);
 }
 
 /* The original is overdue and linked to its escalation, which reached
@@ -459,8 +463,8 @@ test_overdue_escalate_from_config(void **state)
 	struct hl_test_run r;
 	char id[33];
 	three(w, &a, &c);
-	assert_int_equal(hl_test_client_config(a, "[messages]\nescalate = auto\n"),
-	    0);
+	assert_int_equal(hl_test_client_config(a, "[messages]\nescalate = auto\n"
+	    ALTERNATES), 0);
 	send_overdue(a, id);
 	hl_test_client_run(a, &r, "sync", NULL);
 	expect(&r, 0);
@@ -496,6 +500,42 @@ test_overdue_then_escalate(void **state)
 	assert_non_null(strstr(r.out, "escalated"));
 	hl_test_run_free(&r);
 	assert_escalated(a, c, id);
+}
+
+/* An alternate only the directory names, with a key nobody verified, is
+ * not used: the relay serves the directory and must not choose where an
+ * overdue message goes. sync says why instead. */
+static void
+test_directory_alternate_needs_verification(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a, *c;
+	struct hl_test_run r;
+	char id[33];
+	three(w, &a, &c);
+	assert_int_equal(hl_test_client_config(a, "[messages]\nescalate = auto\n"),
+	    0);
+	send_overdue(a, id);
+	hl_test_client_run(a, &r, "--json", "sync", NULL);
+	expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	hl_test_run_free(&r);
+	assert_non_null(lines);
+	assert_null(hl_test_json_find(lines, "event", "escalated"));
+	json_t *ev = hl_test_json_find(lines, "event", "not_escalated");
+	assert_non_null(ev);
+	assert_str(ev, "id", id);
+	assert_non_null(strstr(hl_test_json_str(ev, "text"), "not verified"));
+	json_decref(lines);
+	json_t *m = hl_test_client_message(a, id);
+	assert_non_null(m);
+	assert_str(m, "state", "overdue");
+	assert_null(hl_test_json_str(m, "escalated_to"));
+	json_decref(m);
+	json_t *inbox = hl_test_client_inbox(c);
+	assert_non_null(inbox);
+	assert_int_equal(json_array_size(inbox), 0);
+	json_decref(inbox);
 }
 
 /* An acknowledgement in time: never overdue, never escalated. */
@@ -626,6 +666,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overdue_then_escalate, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_directory_alternate_needs_verification,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acked_in_time_not_escalated,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_flags, setup, teardown),

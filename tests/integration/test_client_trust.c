@@ -211,8 +211,18 @@ test_changed_key_blocks_until_trust(void **state)
 	expect(&r, 4);
 	hl_test_run_free(&r);
 
-	/* trust: the held message becomes readable, flagged. */
-	hl_test_client_run(a, &r, "--json", "trust", "key.b", NULL);
+	/* trust with a number that is not the waiting key's accepts nothing. */
+	char wrong_sn[128];
+	snprintf(wrong_sn, sizeof wrong_sn, "%s", new_sn);
+	wrong_sn[7] = wrong_sn[7] == '0' ? '1' : '0';
+	hl_test_client_run(a, &r, "trust", "key.b", wrong_sn, NULL);
+	expect(&r, 4);
+	assert_non_null(strstr(r.err, "not the safety number"));
+	hl_test_run_free(&r);
+
+	/* trust with the number read out: the held message becomes
+	 * readable, flagged. */
+	hl_test_client_run(a, &r, "--json", "trust", "key.b", new_sn, NULL);
 	expect(&r, 0);
 	v = only_line(&r);
 	hl_test_run_free(&r);

@@ -280,6 +280,16 @@ test_sequence_gaps(void **state)
 	assert_int_equal(hl_store_gaps(f->c, &gaps, &n), 0);
 	assert_int_equal(n, 1001);
 	free(gaps);
+	/* Jumping again and again adds no more: the total per contact is
+	 * bounded. */
+	for (int i = 2; i <= 5; i++) {
+		assert_int_equal(hl_store_observe_seq(f->c, "lv.cert", 1000000LL * i,
+		    50, &closed, &opened), 0);
+		assert_int_equal(opened, 0);
+	}
+	assert_int_equal(hl_store_gaps(f->c, &gaps, &n), 0);
+	assert_int_equal(n, 1001);
+	free(gaps);
 }
 
 static void

@@ -126,6 +126,8 @@ teardown(void **state)
 	char extra[300];
 	snprintf(extra, sizeof extra, "%s/bob2.db", w->dir);
 	remove_db(extra);
+	snprintf(extra, sizeof extra, "%s/bob3.db", w->dir);
+	remove_db(extra);
 	rmdir(w->dir);
 	free(w);
 	return 0;
@@ -419,6 +421,21 @@ test_changed_identity(void **state)
 	assert_int_equal(hl_safety_number(bob2.c, w->alice.handle, 0, sn_bob2), 0);
 	assert_string_equal(sn_new, sn_bob2);
 
+	/* A third key while the second waits is logged, never swapped in:
+	 * the key the officer was shown stays the one to accept. */
+	struct peer bob3;
+	struct msg m3;
+	peer_create(w, &bob3, w->bob.handle, "bob3.db");
+	connect(&bob3, &w->alice);
+	encrypt_text(&bob3, &w->alice, "a third key", &m3);
+	assert_int_equal(hl_session_decrypt(w->alice.c, w->bob.handle, m3.ct.type,
+	    m3.ct.data, m3.ct.len, &pt, &n, cause), HL_EUNTRUSTED);
+	struct hl_identity_info still;
+	assert_int_equal(hl_identity_info(w->alice.c, w->bob.handle, &still), 0);
+	assert_memory_equal(still.pending, info.pending, HL_KEY_LEN);
+	hl_ciphertext_free(&m3.ct);
+	hl_crypto_close(bob3.c);
+
 	/* Accepting another key than the one shown is refused. */
 	uint8_t wrong[HL_KEY_LEN];
 	memcpy(wrong, info.pending, HL_KEY_LEN);
@@ -439,13 +456,59 @@ test_changed_identity(void **state)
 	expect_decrypt(&bob2, &w->alice, &m);
 	hl_ciphertext_free(&m.ct);
 
-	int counts[4] = { 0 };
+	int counts[5] = { 0 };
 	assert_int_equal(hl_identity_log(w->alice.c, w->bob.handle, count_events,
 	    counts), 0);
 	assert_int_equal(counts[HL_KEY_FIRST_SEEN], 1);
-	assert_int_equal(counts[HL_KEY_CHANGED], 1);
+	assert_int_equal(counts[HL_KEY_CHANGED], 2);
 	assert_int_equal(counts[HL_KEY_VERIFIED], 1);
 	hl_crypto_close(bob2.c);
+}
+
+/* A key that did not match what the contact read out is dismissed; the
+ * verified key and its session carry on. */
+static void
+test_reject_pending(void **state)
+{
+	struct world *w = *state;
+	struct peer mallory;
+	struct hl_bundle b;
+	struct hl_identity_info info;
+	struct msg m;
+	char cause[HL_CAUSE_MAX];
+
+	connect(&w->alice, &w->bob);
+	encrypt_text(&w->alice, &w->bob, "hello", &m);
+	expect_decrypt(&w->bob, &w->alice, &m);
+	hl_ciphertext_free(&m.ct);
+	assert_int_equal(hl_identity_info(w->alice.c, w->bob.handle, &info), 0);
+	assert_int_equal(hl_identity_trust(w->alice.c, w->bob.handle, info.key, 1), 0);
+
+	/* A forged bundle under another key for Bob's handle. */
+	peer_create(w, &mallory, w->bob.handle, "bob2.db");
+	bundle_of(&mallory, 1, 0, &b);
+	assert_int_equal(hl_session_start(w->alice.c, w->bob.handle, &b, cause),
+	    HL_EUNTRUSTED);
+	assert_int_equal(hl_identity_info(w->alice.c, w->bob.handle, &info), 0);
+	assert_int_equal(info.trust, HL_TRUST_CHANGED);
+	uint8_t wrong[HL_KEY_LEN];
+	memcpy(wrong, info.pending, HL_KEY_LEN);
+	wrong[3] ^= 1;
+	assert_int_equal(hl_identity_reject(w->alice.c, w->bob.handle, wrong),
+	    HL_ESTATE);
+	assert_int_equal(hl_identity_reject(w->alice.c, w->bob.handle, info.pending),
+	    0);
+	assert_int_equal(hl_identity_info(w->alice.c, w->bob.handle, &info), 0);
+	assert_int_equal(info.trust, HL_TRUST_VERIFIED);
+	assert_false(info.has_pending);
+	encrypt_text(&w->alice, &w->bob, "still talking to the real Bob", &m);
+	expect_decrypt(&w->bob, &w->alice, &m);
+	hl_ciphertext_free(&m.ct);
+	int counts[5] = { 0 };
+	assert_int_equal(hl_identity_log(w->alice.c, w->bob.handle, count_events,
+	    counts), 0);
+	assert_int_equal(counts[HL_KEY_REJECTED], 1);
+	hl_crypto_close(mallory.c);
 }
 
 /* An encrypt whose transaction is rolled back leaves the session as it was;
@@ -687,6 +750,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replay_and_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signed_prekey_only_bundle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_keeps_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prekeys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
