@@ -46,6 +46,7 @@ struct hl_engine {
 	int fetches;              /* completed fetches */
 	int fetch_ok;             /* the last fetch was answered and stored */
 	long fetch_retry_after_s; /* its Retry-After, -1 when none */
+	int fetch_limit;          /* items per fetch asked for; 0: the relay's */
 	int keys_inflight;
 	int relay_ok;             /* -1 unknown, 0 unreachable, 1 answered */
 	int auth_failed;

@@ -432,6 +432,14 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 			hl_api_fetch_free(&f);
 		}
 	}
+	/* An answer too big for this client: ask for one item at a time
+	 * before giving up (a relay allowing bigger answers than we take). */
+	if (r->err == HL_ETOOBIG && e->fetch_limit != 1) {
+		e->fetch_limit = 1;
+		again = 1;
+	} else if (e->fetch_ok) {
+		e->fetch_limit = 0;
+	}
 	if (again) {
 		e->fetch_wait_s = 0;
 		hl_engine_start_fetch(e);
@@ -445,7 +453,11 @@ void
 hl_engine_start_fetch(struct hl_engine *e)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/v1/messages?wait=%d", e->fetch_wait_s);
+	if (e->fetch_limit > 0)
+		snprintf(path, sizeof path, "/v1/messages?wait=%d&limit=%d",
+		    e->fetch_wait_s, e->fetch_limit);
+	else
+		snprintf(path, sizeof path, "/v1/messages?wait=%d", e->fetch_wait_s);
 	if (hl_net_request(e->net, "GET", path, e->acct.token, NULL,
 	    (long)e->fetch_wait_s * 1000 + FETCH_MARGIN_MS, fetch_done, e) == 0) {
 		e->inflight++;
