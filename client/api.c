@@ -59,27 +59,10 @@ at_fail(const struct at *at, const char *key, int code, const char *fmt, ...)
 	    key ? key : "", sep, detail);
 }
 
-/* Copies at most max bytes of a relay's text for a cause, printable ASCII
- * only, so that a hostile value cannot drive the terminal that shows the
- * error. out has room for max + 4 bytes. */
-static const char *
-shown_n(const char *s, char *out, size_t max)
-{
-	size_t i;
-	for (i = 0; s[i] != '\0' && i < max; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
 static const char *
 shown(const char *s, char out[SHOWN_MAX + 4])
 {
-	return shown_n(s, out, SHOWN_MAX);
+	return hl_printable(s, out, SHOWN_MAX);
 }
 
 /* --- readers: each names the field it refuses --- */
@@ -96,7 +79,7 @@ load(struct at *at, const char *json, size_t len, json_t **root)
 	if (r == NULL)
 		return at_fail(at, NULL, HL_EPARSE,
 		    "not JSON: %s (line %d, column %d)",
-		    shown_n(err.text, text, JSON_ERROR_TEXT_LENGTH),
+		    hl_printable(err.text, text, JSON_ERROR_TEXT_LENGTH),
 		    err.line, err.column);
 	if (!json_is_object(r)) {
 		json_decref(r);

@@ -71,18 +71,11 @@ warnings(struct hl_cli *cli)
 	struct hl_gap *gaps = NULL;
 	struct hl_held *held = NULL;
 	size_t ngaps = 0, nheld = 0;
-	char t[HL_OUT_TIME];
 	if (cli->json)
 		return;
 	hl_store_gaps(cli->crypto, &gaps, &ngaps);
-	for (size_t i = 0; i < ngaps; i++) {
-		hl_out_time(gaps[i].since_ms, t);
-		printf("!! missing: message %lld from %s (noticed %s)\n",
-		    (long long)gaps[i].seq, gaps[i].peer, t);
-	}
 	hl_store_held_list(cli->crypto, NULL, &held, &nheld);
-	for (size_t i = 0; i < nheld; i++)
-		printf("!! held from %s: %s\n", held[i].from, held[i].reason);
+	hl_out_gaps_held(stdout, gaps, ngaps, held, nheld);
 	free(gaps);
 	hl_held_free(held, nheld);
 }

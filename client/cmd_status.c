@@ -115,11 +115,7 @@ overview(struct hl_cli *cli, const struct hl_account *a)
 		    "awaiting your ack\n", (long long)in[HL_ST_NEW],
 		    (long long)in[HL_ST_READ], (long long)in[HL_ST_ACKNOWLEDGED],
 		    awaiting);
-		for (size_t i = 0; i < ngaps; i++)
-			printf("!! missing: message %lld from %s\n",
-			    (long long)gaps[i].seq, gaps[i].peer);
-		for (size_t i = 0; i < nheld; i++)
-			printf("!! held from %s: %s\n", held[i].from, held[i].reason);
+		hl_out_gaps_held(stdout, gaps, ngaps, held, nheld);
 		if (has_skew && (skew > 121000 || skew < -120000)) {
 			char d[32];
 			hl_duration_format(skew < 0 ? -skew : skew, d, sizeof d);

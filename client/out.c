@@ -340,6 +340,20 @@ hl_out_event(const struct hl_event *ev, int json)
 }
 
 void
+hl_out_gaps_held(FILE *f, const struct hl_gap *gaps, size_t ngaps,
+    const struct hl_held *held, size_t nheld)
+{
+	char t[HL_OUT_TIME];
+	for (size_t i = 0; i < ngaps; i++) {
+		hl_out_time(gaps[i].since_ms, t);
+		fprintf(f, "!! missing: message %lld from %s (noticed %s)\n",
+		    (long long)gaps[i].seq, gaps[i].peer, t);
+	}
+	for (size_t i = 0; i < nheld; i++)
+		fprintf(f, "!! held from %s: %s\n", held[i].from, held[i].reason);
+}
+
+void
 hl_out_safety(FILE *f, const char *digits, const char *indent)
 {
 	for (int i = 0; i < 60; i += 5)

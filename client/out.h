@@ -42,6 +42,11 @@ void hl_out_contact_tag(const struct hl_contact *ct, char *out, size_t len);
 /* An engine event, as a line for people or a JSON object. */
 void hl_out_event(const struct hl_event *ev, int json);
 
+/* The warnings an officer must not miss: messages missing from a
+ * contact's sequence, and items kept unread. */
+void hl_out_gaps_held(FILE *f, const struct hl_gap *gaps, size_t ngaps,
+    const struct hl_held *held, size_t nheld);
+
 /* A safety number as 12 groups of five digits, on two lines. */
 void hl_out_safety(FILE *f, const char *digits, const char *indent);
 

@@ -151,24 +151,6 @@ hl_content_new_id(char id[HL_ID_HEX + 1])
 	return 0;
 }
 
-/*
- * Copies at most max bytes of a peer's text into out (max + 4 bytes) for a
- * cause, printable ASCII only, so that a hostile value cannot drive the
- * terminal that shows the error.
- */
-static const char *
-shown(const char *s, char *out, size_t max)
-{
-	size_t i;
-	for (i = 0; s[i] != '\0' && i < max; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF
  * (the rules jansson applies when it reads). */
@@ -672,7 +654,7 @@ check_keys(json_t *obj, const char *prefix, const char *const *known,
 		if (i == count)
 			return hl_fail(cause, HL_ECONTENT_UNKNOWN,
 			    "content: field '%s%s' is unknown", prefix,
-			    shown(key, buf, SHOWN_MAX));
+			    hl_printable(key, buf, SHOWN_MAX));
 	}
 	return 0;
 }
@@ -808,7 +790,7 @@ get_enum(json_t *obj, const char *key, const char *field, int required,
 	if (parse(s, out) != 0)
 		return hl_fail(cause, HL_ECONTENT_VALUE,
 		    "content: field '%s' has no value '%s'", field,
-		    shown(s, buf, SHOWN_MAX));
+		    hl_printable(s, buf, SHOWN_MAX));
 	return 0;
 }
 
@@ -912,7 +894,7 @@ read_content(json_t *root, struct hl_content *c, char *cause)
 	if (parse_name(kind_names, COUNT(kind_names), 0, s, &kind) != 0)
 		return hl_fail(cause, HL_ECONTENT_KIND,
 		    "content: field 'kind' has no value '%s'",
-		    shown(s, buf, SHOWN_MAX));
+		    hl_printable(s, buf, SHOWN_MAX));
 	c->kind = (enum hl_kind)kind;
 	static const char *const by_kind[] = { "ref", "response", "incident" };
 	for (size_t i = 0; i < COUNT(by_kind); i++)
@@ -995,7 +977,7 @@ hl_content_decode(const uint8_t *in, size_t len, struct hl_content *c,
 	if (root == NULL)
 		return hl_fail(cause, HL_ECONTENT_JSON,
 		    "content: invalid JSON at byte %d: %s", err.position,
-		    shown(err.text, text, JSON_ERROR_TEXT_LENGTH));
+		    hl_printable(err.text, text, JSON_ERROR_TEXT_LENGTH));
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return hl_fail(cause, HL_ECONTENT_JSON,

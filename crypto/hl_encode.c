@@ -116,3 +116,17 @@ hl_is_lowerhex(const char *s, size_t n)
 	}
 	return s[i] == '\0';
 }
+
+const char *
+hl_printable(const char *s, char *out, size_t max)
+{
+	size_t i;
+	for (i = 0; s[i] != '\0' && i < max; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}

@@ -30,6 +30,12 @@ void hl_hex_encode(const uint8_t *bin, size_t len, char *out);
  * Returns 0 or HL_EPARSE. */
 int hl_hex_decode_exact(const char *hex, uint8_t *out, size_t want);
 
+/* Copies at most max bytes of s into out (max + 4 bytes), printable ASCII
+ * only ('?' for the rest) and "..." when cut, so that text from a peer or a
+ * relay quoted in an error cannot drive the terminal that shows it.
+ * Returns out. */
+const char *hl_printable(const char *s, char *out, size_t max);
+
 /* True when s is exactly n lower-case hex digits. */
 int hl_is_lowerhex(const char *s, size_t n);
 

@@ -16,31 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
 
 #define PER_SIDE 200
 #define SEED 0x9e3779b97f4a7c15ULL
 #define FINAL_ROUNDS 20
-
-static int
-setup(void **state)
-{
-	struct hl_test_world *w = calloc(1, sizeof *w);
-	if (w == NULL)
-		return -1;
-	*state = w;
-	return hl_test_world_new(w, 0);
-}
-
-static int
-teardown(void **state)
-{
-	struct hl_test_world *w = *state;
-	if (w != NULL)
-		hl_test_world_free(w);
-	free(w);
-	return 0;
-}
 
 /* xorshift64*: the same sequence on every machine. */
 static uint64_t
@@ -227,8 +208,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_200_each_way_interleaved, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_200_each_way_interleaved, hl_test_setup_world,
+		    hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

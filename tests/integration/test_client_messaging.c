@@ -16,93 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
 
 #define TRIES 30
 #define AWAIT_MS 60000
 
-static int
-setup(void **state)
-{
-	struct hl_test_world *w = calloc(1, sizeof *w);
-	if (w == NULL)
-		return -1;
-	*state = w;
-	return hl_test_world_new(w, 0);
-}
-
-static int
-teardown(void **state)
-{
-	struct hl_test_world *w = *state;
-	if (w != NULL)
-		hl_test_world_free(w);
-	free(w);
-	return 0;
-}
-
-static struct hl_test_client *
-client(struct hl_test_world *w, const char *handle)
-{
-	struct hl_test_client *c = hl_test_world_client(w, handle, NULL);
-	assert_non_null(c);
-	return c;
-}
-
-static void
-expect(struct hl_test_run *r, int code)
-{
-	assert_true(hl_test_run_expect(r, code));
-}
-
-static void
-assert_str(json_t *o, const char *path, const char *want)
-{
-	const char *got = hl_test_json_str(o, path);
-	if (got == NULL || strcmp(got, want) != 0) {
-		char *dump = json_dumps(o, JSON_COMPACT);
-		fprintf(stderr, "%s: want '%s', got '%s' in %s\n", path, want,
-		    got ? got : "(none)", dump ? dump : "?");
-		free(dump);
-	}
-	assert_non_null(got);
-	assert_string_equal(got, want);
-}
-
-/* The single JSON object a command printed (caller json_decref()s). */
-static json_t *
-only_line(struct hl_test_run *r)
-{
-	json_t *lines = hl_test_run_json(r);
-	if (lines == NULL || json_array_size(lines) != 1)
-		hl_test_run_print(r);
-	assert_non_null(lines);
-	assert_int_equal(json_array_size(lines), 1);
-	json_t *o = json_incref(json_array_get(lines, 0));
-	json_decref(lines);
-	return o;
-}
-
-/* The sender's times: every one of the four, in order. */
-static void
-assert_four_times(json_t *m)
-{
-	long long q = hl_test_json_time(m, "times.queued");
-	long long s = hl_test_json_time(m, "times.sent");
-	long long d = hl_test_json_time(m, "times.delivered");
-	long long a = hl_test_json_time(m, "times.acknowledged");
-	assert_true(q > 0);
-	assert_true(s >= q);
-	assert_true(d >= s);
-	assert_true(a >= d);
-}
-
 static void
 test_round_trip_acknowledged(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "rt.a");
-	struct hl_test_client *b = client(w, "rt.b");
+	struct hl_test_client *a = hl_test_client_of(w, "rt.a");
+	struct hl_test_client *b = hl_test_client_of(w, "rt.b");
 	struct hl_test_run r;
 	char id[33];
 
@@ -110,26 +35,26 @@ test_round_trip_acknowledged(void **state)
 	    "--ack-within", "1h", "Phishing wave; IOCs follow", NULL), 0);
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
-	assert_str(m, "state", "sent");
-	assert_str(m, "priority", "urgent");
+	hl_test_assert_str(m, "state", "sent");
+	hl_test_assert_str(m, "priority", "urgent");
 	assert_non_null(hl_test_json_str(m, "ack_by"));
 	json_decref(m);
 
 	/* The receiver gets it (and so sends the receipt), then acks it. */
 	m = hl_test_client_await(b, id, "new", TRIES, AWAIT_MS);
 	assert_non_null(m);
-	assert_str(m, "dir", "in");
-	assert_str(m, "peer", "rt.a");
-	assert_str(m, "body", "Phishing wave; IOCs follow");
+	hl_test_assert_str(m, "dir", "in");
+	hl_test_assert_str(m, "peer", "rt.a");
+	hl_test_assert_str(m, "body", "Phishing wave; IOCs follow");
 	json_decref(m);
 	hl_test_client_run(b, &r, "--json", "ack", id, "--response",
 	    "will-comply", "Blocking", "now", NULL);
-	expect(&r, 0);
-	m = only_line(&r);
+	hl_test_expect(&r, 0);
+	m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "state", "acknowledged");
-	assert_str(m, "ack.response", "will-comply");
-	assert_str(m, "ack.note", "Blocking now");
+	hl_test_assert_str(m, "state", "acknowledged");
+	hl_test_assert_str(m, "ack.response", "will-comply");
+	hl_test_assert_str(m, "ack.note", "Blocking now");
 	assert_true(json_is_true(json_object_get(m, "ack_sent")));
 	json_decref(m);
 
@@ -139,9 +64,9 @@ test_round_trip_acknowledged(void **state)
 	assert_int_equal(json_array_size(inbox), 1);
 	m = hl_test_json_find(inbox, "id", id);
 	assert_non_null(m);
-	assert_str(m, "state", "acknowledged");
-	assert_str(m, "ack.response", "will-comply");
-	assert_str(m, "ack.note", "Blocking now");
+	hl_test_assert_str(m, "state", "acknowledged");
+	hl_test_assert_str(m, "ack.response", "will-comply");
+	hl_test_assert_str(m, "ack.note", "Blocking now");
 	assert_true(hl_test_json_time(m, "times.new") > 0);
 	assert_true(hl_test_json_time(m, "times.acknowledged") >=
 	    hl_test_json_time(m, "times.new"));
@@ -150,10 +75,10 @@ test_round_trip_acknowledged(void **state)
 	/* The sender: acknowledged, with all four times in order. */
 	m = hl_test_client_await(a, id, "acknowledged", TRIES, AWAIT_MS);
 	assert_non_null(m);
-	assert_str(m, "state", "acknowledged");
-	assert_str(m, "ack.response", "will-comply");
-	assert_str(m, "ack.note", "Blocking now");
-	assert_four_times(m);
+	hl_test_assert_str(m, "state", "acknowledged");
+	hl_test_assert_str(m, "ack.response", "will-comply");
+	hl_test_assert_str(m, "ack.note", "Blocking now");
+	hl_test_assert_four_times(m);
 	json_decref(m);
 
 	json_t *o = hl_test_client_overview(a);
@@ -174,8 +99,8 @@ static void
 test_wait_for_ack_in_time(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "wa.a");
-	struct hl_test_client *b = client(w, "wa.b");
+	struct hl_test_client *a = hl_test_client_of(w, "wa.a");
+	struct hl_test_client *b = hl_test_client_of(w, "wa.b");
 	struct hl_test_run send, r;
 	const char *text = "acknowledge this while I wait";
 	const char *args[] = { "--json", "send", "wa.b", "--wait-for", "ack",
@@ -188,18 +113,18 @@ test_wait_for_ack_in_time(void **state)
 	assert_non_null(id);
 	hl_test_client_run(b, &r, "ack", id, "--response", "need-info",
 	    "which hosts?", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 
 	hl_test_client_finish(a, &send, 120000);
-	expect(&send, 0);
-	json_t *out = only_line(&send);
+	hl_test_expect(&send, 0);
+	json_t *out = hl_test_only_line(&send);
 	hl_test_run_free(&send);
-	assert_str(out, "id", id);
-	assert_str(out, "state", "acknowledged");
-	assert_str(out, "ack.response", "need-info");
-	assert_str(out, "ack.note", "which hosts?");
-	assert_four_times(out);
+	hl_test_assert_str(out, "id", id);
+	hl_test_assert_str(out, "state", "acknowledged");
+	hl_test_assert_str(out, "ack.response", "need-info");
+	hl_test_assert_str(out, "ack.note", "which hosts?");
+	hl_test_assert_four_times(out);
 	json_decref(out);
 	json_decref(m);
 }
@@ -208,17 +133,17 @@ static void
 test_wait_for_timeouts(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "wt.a");
-	struct hl_test_client *b = client(w, "wt.b");
+	struct hl_test_client *a = hl_test_client_of(w, "wt.a");
+	struct hl_test_client *b = hl_test_client_of(w, "wt.b");
 	struct hl_test_run r, send;
 
 	/* Nobody fetches: the message only reaches the relay. */
 	hl_test_client_run(a, &r, "--json", "send", "wt.b", "--wait-for", "ack",
 	    "--timeout", "2s", "nobody reads this yet", NULL);
-	expect(&r, 11);
-	json_t *m = only_line(&r);
+	hl_test_expect(&r, 11);
+	json_t *m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "state", "sent");
+	hl_test_assert_str(m, "state", "sent");
 	assert_null(hl_test_json_str(m, "times.delivered"));
 	json_decref(m);
 
@@ -233,15 +158,15 @@ test_wait_for_timeouts(void **state)
 	json_decref(m);
 	long long receipt_out = hl_test_now_ms() - started;
 	hl_test_client_finish(a, &send, 120000);
-	m = only_line(&send);
+	m = hl_test_only_line(&send);
 	/* The exit code is the state reached; when the receipt left in the
 	 * first half of the wait, that state is delivered. */
 	if (hl_test_json_str(m, "times.delivered") != NULL) {
-		expect(&send, 12);
-		assert_str(m, "state", "delivered");
+		hl_test_expect(&send, 12);
+		hl_test_assert_str(m, "state", "delivered");
 	} else {
-		expect(&send, 11);
-		assert_str(m, "state", "sent");
+		hl_test_expect(&send, 11);
+		hl_test_assert_str(m, "state", "sent");
 		assert_true(receipt_out > 6000);
 	}
 	hl_test_run_free(&send);
@@ -250,10 +175,10 @@ test_wait_for_timeouts(void **state)
 	/* --wait-for relay: done once the relay has it. */
 	hl_test_client_run(a, &r, "--json", "send", "wt.b", "--wait-for", "relay",
 	    "--timeout", "60s", "only to the relay", NULL);
-	expect(&r, 0);
-	m = only_line(&r);
+	hl_test_expect(&r, 0);
+	m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "state", "sent");
+	hl_test_assert_str(m, "state", "sent");
 	assert_true(hl_test_json_time(m, "times.sent") >=
 	    hl_test_json_time(m, "times.queued"));
 	json_decref(m);
@@ -267,10 +192,10 @@ test_wait_for_timeouts(void **state)
 	assert_non_null(m);
 	json_decref(m);
 	hl_test_client_finish(a, &send, 120000);
-	expect(&send, 0);
-	m = only_line(&send);
+	hl_test_expect(&send, 0);
+	m = hl_test_only_line(&send);
 	hl_test_run_free(&send);
-	assert_str(m, "state", "delivered");
+	hl_test_assert_str(m, "state", "delivered");
 	json_decref(m);
 }
 
@@ -278,8 +203,8 @@ static void
 test_ack_prefix_and_last(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "ap.a");
-	struct hl_test_client *b = client(w, "ap.b");
+	struct hl_test_client *a = hl_test_client_of(w, "ap.a");
+	struct hl_test_client *b = hl_test_client_of(w, "ap.b");
 	struct hl_test_run r;
 	char id1[33], id2[33], prefix[9];
 
@@ -294,36 +219,36 @@ test_ack_prefix_and_last(void **state)
 	prefix[8] = '\0';
 	hl_test_client_run(b, &r, "--json", "ack", prefix, "--response", "unable",
 	    NULL);
-	expect(&r, 0);
-	m = only_line(&r);
+	hl_test_expect(&r, 0);
+	m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "id", id1);
-	assert_str(m, "ack.response", "unable");
+	hl_test_assert_str(m, "id", id1);
+	hl_test_assert_str(m, "ack.response", "unable");
 	json_decref(m);
 
 	/* `last` is the newest message received. */
 	hl_test_client_run(b, &r, "--json", "ack", "last", NULL);
-	expect(&r, 0);
-	m = only_line(&r);
+	hl_test_expect(&r, 0);
+	m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "id", id2);
-	assert_str(m, "ack.response", "received");
+	hl_test_assert_str(m, "id", id2);
+	hl_test_assert_str(m, "ack.response", "received");
 	json_decref(m);
 
 	/* A prefix that matches nothing. */
 	hl_test_client_run(b, &r, "ack", "ffffffff0000", NULL);
 	if (strncmp(id1, "ffffffff0000", 12) != 0 &&
 	    strncmp(id2, "ffffffff0000", 12) != 0)
-		expect(&r, 7);
+		hl_test_expect(&r, 7);
 	hl_test_run_free(&r);
 
 	m = hl_test_client_await(a, id1, "acknowledged", TRIES, AWAIT_MS);
 	assert_non_null(m);
-	assert_str(m, "ack.response", "unable");
+	hl_test_assert_str(m, "ack.response", "unable");
 	json_decref(m);
 	m = hl_test_client_await(a, id2, "acknowledged", TRIES, AWAIT_MS);
 	assert_non_null(m);
-	assert_str(m, "ack.response", "received");
+	hl_test_assert_str(m, "ack.response", "received");
 	json_decref(m);
 
 	json_t *o = hl_test_client_overview(b);
@@ -362,12 +287,12 @@ three(struct hl_test_world *w, struct hl_test_client **a,
     struct hl_test_client **c)
 {
 	struct hl_test_run r;
-	*a = client(w, "esc.a");
+	*a = hl_test_client_of(w, "esc.a");
 	assert_non_null(hl_test_world_client(w, "esc.b", "--alternate", "esc.c",
 	    "--timezone", "Europe/Tallinn", NULL));
-	*c = client(w, "esc.c");
+	*c = hl_test_client_of(w, "esc.c");
 	hl_test_client_run(*a, &r, "--json", "directory", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
@@ -385,10 +310,10 @@ assert_escalated(struct hl_test_client *a, struct hl_test_client *c,
 {
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
-	assert_str(m, "state", "overdue");
+	hl_test_assert_str(m, "state", "overdue");
 	assert_true(hl_test_json_time(m, "times.overdue") >=
 	    hl_test_json_time(m, "ack_by"));
-	assert_str(m, "escalated_to", "esc.c");
+	hl_test_assert_str(m, "escalated_to", "esc.c");
 	const char *eid = hl_test_json_str(m, "escalated_id");
 	assert_non_null(eid);
 	assert_int_equal(strlen(eid), 32);
@@ -396,15 +321,15 @@ assert_escalated(struct hl_test_client *a, struct hl_test_client *c,
 
 	json_t *e = hl_test_client_message(a, eid);
 	assert_non_null(e);
-	assert_str(e, "peer", "esc.c");
-	assert_str(e, "escalation_of", id);
-	assert_str(e, "priority", "urgent");
+	hl_test_assert_str(e, "peer", "esc.c");
+	hl_test_assert_str(e, "escalation_of", id);
+	hl_test_assert_str(e, "priority", "urgent");
 	assert_non_null(hl_test_json_str(e, "times.sent"));
 	json_decref(e);
 
 	e = hl_test_client_await(c, eid, "new", TRIES, AWAIT_MS);
 	assert_non_null(e);
-	assert_str(e, "peer", "esc.a");
+	hl_test_assert_str(e, "peer", "esc.a");
 	const char *body = hl_test_json_str(e, "body");
 	assert_non_null(body);
 	assert_non_null(strstr(body, "esc.b"));
@@ -425,7 +350,7 @@ test_overdue_auto_escalate(void **state)
 	send_overdue(a, id);
 
 	hl_test_client_run(a, &r, "--json", "sync", "--auto-escalate", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
@@ -433,8 +358,8 @@ test_overdue_auto_escalate(void **state)
 	assert_true(hl_test_json_count(lines, "state", "overdue") >= 1);
 	json_t *ev = hl_test_json_find(lines, "event", "escalated");
 	assert_non_null(ev);
-	assert_str(ev, "id", id);
-	assert_str(ev, "alternate", "esc.c");
+	hl_test_assert_str(ev, "id", id);
+	hl_test_assert_str(ev, "alternate", "esc.c");
 	assert_int_equal(hl_test_json_count(lines, "event", "escalated"), 1);
 	json_decref(lines);
 	assert_escalated(a, c, id);
@@ -447,7 +372,7 @@ test_overdue_auto_escalate(void **state)
 
 	/* Once is enough: another sync escalates nothing more. */
 	hl_test_client_run(a, &r, "sync", "--auto-escalate", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	json_t *inbox = hl_test_client_inbox(c);
 	assert_non_null(inbox);
@@ -467,7 +392,7 @@ test_overdue_escalate_from_config(void **state)
 	    ALTERNATES), 0);
 	send_overdue(a, id);
 	hl_test_client_run(a, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	assert_escalated(a, c, id);
 }
@@ -485,18 +410,18 @@ test_overdue_then_escalate(void **state)
 	send_overdue(a, id);
 
 	hl_test_client_run(a, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "overdue"));
 	hl_test_run_free(&r);
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
-	assert_str(m, "state", "overdue");
+	hl_test_assert_str(m, "state", "overdue");
 	assert_true(hl_test_json_time(m, "times.overdue") > 0);
 	assert_null(hl_test_json_str(m, "escalated_to"));
 	json_decref(m);
 
 	hl_test_client_run(a, &r, "sync", "--auto-escalate", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "escalated"));
 	hl_test_run_free(&r);
 	assert_escalated(a, c, id);
@@ -517,19 +442,19 @@ test_directory_alternate_needs_verification(void **state)
 	    0);
 	send_overdue(a, id);
 	hl_test_client_run(a, &r, "--json", "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
 	assert_null(hl_test_json_find(lines, "event", "escalated"));
 	json_t *ev = hl_test_json_find(lines, "event", "not_escalated");
 	assert_non_null(ev);
-	assert_str(ev, "id", id);
+	hl_test_assert_str(ev, "id", id);
 	assert_non_null(strstr(hl_test_json_str(ev, "text"), "not verified"));
 	json_decref(lines);
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
-	assert_str(m, "state", "overdue");
+	hl_test_assert_str(m, "state", "overdue");
 	assert_null(hl_test_json_str(m, "escalated_to"));
 	json_decref(m);
 	json_t *inbox = hl_test_client_inbox(c);
@@ -554,7 +479,7 @@ test_acked_in_time_not_escalated(void **state)
 	assert_non_null(m);
 	json_decref(m);
 	hl_test_client_run(b, &r, "ack", "last", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	m = hl_test_client_await(a, id, "acknowledged", TRIES, AWAIT_MS);
 	assert_non_null(m);
@@ -562,7 +487,7 @@ test_acked_in_time_not_escalated(void **state)
 	assert_null(hl_test_json_str(m, "escalated_to"));
 	json_decref(m);
 	hl_test_client_run(c, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	json_t *inbox = hl_test_client_inbox(c);
 	assert_non_null(inbox);
@@ -576,7 +501,7 @@ static void
 test_bad_flags(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "bf.a");
+	struct hl_test_client *a = hl_test_client_of(w, "bf.a");
 	struct hl_test_run r;
 	static const char *const cases[][6] = {
 		{ "--bogus", NULL },
@@ -595,17 +520,17 @@ test_bad_flags(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		hl_test_client_runv(a, &r, cases[i]);
-		expect(&r, 2);
+		hl_test_expect(&r, 2);
 		assert_true(strlen(r.err) > 0);
 		assert_int_equal(strlen(r.out), 0);
 		hl_test_run_free(&r);
 	}
 	hl_test_client_run(a, &r, "--help", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "send"));
 	hl_test_run_free(&r);
 	hl_test_client_run(a, &r, "--version", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "hotline"));
 	hl_test_run_free(&r);
 
@@ -621,14 +546,14 @@ static void
 test_unknown_recipient(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "ur.a");
+	struct hl_test_client *a = hl_test_client_of(w, "ur.a");
 	struct hl_test_run r;
 	hl_test_client_run(a, &r, "--json", "send", "nobody.here", "hello?", NULL);
 	assert_true(r.exit_code == 13 || r.exit_code == 5);
 	assert_non_null(strstr(r.out, "nobody.here"));
-	json_t *m = only_line(&r);
+	json_t *m = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(m, "state", "failed");
+	hl_test_assert_str(m, "state", "failed");
 	const char *reason = hl_test_json_str(m, "reason");
 	assert_non_null(reason);
 	assert_non_null(strstr(reason, "unknown recipient"));
@@ -637,7 +562,7 @@ test_unknown_recipient(void **state)
 	/* Waiting for it ends at once: it failed (13). */
 	hl_test_client_run(a, &r, "--json", "send", "nobody.here", "--wait-for",
 	    "ack", "--timeout", "60s", "hello again?", NULL);
-	expect(&r, 13);
+	hl_test_expect(&r, 13);
 	assert_non_null(strstr(r.out, "unknown recipient"));
 	hl_test_run_free(&r);
 
@@ -652,27 +577,27 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip_acknowledged, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_wait_for_ack_in_time, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_wait_for_timeouts, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ack_prefix_and_last, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_overdue_auto_escalate, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_acknowledged, hl_test_setup_world,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_wait_for_ack_in_time, hl_test_setup_world,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_wait_for_timeouts, hl_test_setup_world,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_ack_prefix_and_last, hl_test_setup_world,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_overdue_auto_escalate, hl_test_setup_world,
+		    hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_overdue_escalate_from_config,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overdue_then_escalate, setup,
-		    teardown),
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_overdue_then_escalate, hl_test_setup_world,
+		    hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_directory_alternate_needs_verification,
-		    setup, teardown),
+		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_acked_in_time_not_escalated,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_flags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_recipient, setup,
-		    teardown),
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_bad_flags, hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_unknown_recipient, hl_test_setup_world,
+		    hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,46 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
 
 #define TRIES 40
 #define AWAIT_MS 90000
-
-static int
-setup(void **state)
-{
-	struct hl_test_world *w = calloc(1, sizeof *w);
-	if (w == NULL)
-		return -1;
-	*state = w;
-	return hl_test_world_new(w, 0);
-}
-
-static int
-teardown(void **state)
-{
-	struct hl_test_world *w = *state;
-	/* A relay left stopped by a failed test dies by SIGKILL all the
-	 * same. */
-	if (w != NULL)
-		hl_test_world_free(w);
-	free(w);
-	return 0;
-}
-
-static struct hl_test_client *
-client(struct hl_test_world *w, const char *handle)
-{
-	struct hl_test_client *c = hl_test_world_client(w, handle, NULL);
-	assert_non_null(c);
-	return c;
-}
-
-static void
-expect(struct hl_test_run *r, int code)
-{
-	assert_true(hl_test_run_expect(r, code));
-}
 
 static void
 assert_state(json_t *m, const char *want)
@@ -70,19 +35,6 @@ assert_state(json_t *m, const char *want)
 	}
 	assert_non_null(got);
 	assert_string_equal(got, want);
-}
-
-static void
-assert_four_times(json_t *m)
-{
-	long long q = hl_test_json_time(m, "times.queued");
-	long long s = hl_test_json_time(m, "times.sent");
-	long long d = hl_test_json_time(m, "times.delivered");
-	long long a = hl_test_json_time(m, "times.acknowledged");
-	assert_true(q > 0);
-	assert_true(s >= q);
-	assert_true(d >= s);
-	assert_true(a >= d);
 }
 
 static json_int_t
@@ -120,7 +72,7 @@ send_json(struct hl_test_client *c, int want, char *id, const char *to,
 {
 	struct hl_test_run r;
 	hl_test_client_run(c, &r, "--json", "send", to, text, NULL);
-	expect(&r, want);
+	hl_test_expect(&r, want);
 	if (err_has != NULL && strstr(r.err, err_has) == NULL)
 		hl_test_run_print(&r);
 	assert_true(err_has == NULL || strstr(r.err, err_has) != NULL);
@@ -143,9 +95,9 @@ static void
 test_relay_down_then_back(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "down.a");
-	struct hl_test_client *b = client(w, "down.b");
-	struct hl_test_client *c = client(w, "down.c");
+	struct hl_test_client *a = hl_test_client_of(w, "down.a");
+	struct hl_test_client *b = hl_test_client_of(w, "down.b");
+	struct hl_test_client *c = hl_test_client_of(w, "down.c");
 	struct hl_test_run r;
 	char id0[33], id1[33], id2[33];
 
@@ -172,20 +124,20 @@ test_relay_down_then_back(void **state)
 	assert_state(m, "queued");
 	json_decref(m);
 	hl_test_client_run(a, &r, "send", "down.b", "human output", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "queued"));
 	hl_test_run_free(&r);
 	/* Waiting for the relay ends at the timeout, still queued: 10. */
 	hl_test_client_run(a, &r, "--json", "send", "down.b", "--wait-for",
 	    "relay", "--timeout", "2s", "waited for in vain", NULL);
-	expect(&r, 10);
+	hl_test_expect(&r, 10);
 	assert_non_null(strstr(r.out, "\"queued\""));
 	hl_test_run_free(&r);
 
 	/* An ack given meanwhile is kept, and says so. */
 	hl_test_client_run(b, &r, "--json", "ack", id0, "--response", "received",
 	    NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *ack = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(ack);
@@ -195,7 +147,7 @@ test_relay_down_then_back(void **state)
 
 	/* sync says the relay is away, and keeps everything. */
 	hl_test_client_run(a, &r, "--json", "sync", NULL);
-	expect(&r, 6);
+	hl_test_expect(&r, 6);
 	hl_test_run_free(&r);
 	assert_int_equal(outbound(a, "queued"), 4);
 	m = hl_test_client_message(a, id1);
@@ -233,7 +185,7 @@ test_relay_down_then_back(void **state)
 	assert_non_null(m);
 	json_decref(m);
 	hl_test_client_run(b, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	assert_once(b, id0, "before the outage");
 	assert_once(b, id1, "during the outage");
@@ -261,7 +213,7 @@ test_relay_down_then_back(void **state)
 		m = hl_test_client_await(a, id0, "acknowledged", 1, AWAIT_MS);
 	}
 	assert_non_null(m);
-	assert_four_times(m);
+	hl_test_assert_four_times(m);
 	json_decref(m);
 }
 
@@ -309,7 +261,7 @@ sent_by_next_run(struct hl_test_client *a, const char *id)
 {
 	struct hl_test_run r;
 	hl_test_client_run(a, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
@@ -321,9 +273,9 @@ static void
 test_sigkill_between_store_and_send(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "kill.a");
-	struct hl_test_client *b = client(w, "kill.b");
-	struct hl_test_client *c = client(w, "kill.c");
+	struct hl_test_client *a = hl_test_client_of(w, "kill.a");
+	struct hl_test_client *b = hl_test_client_of(w, "kill.b");
+	struct hl_test_client *c = hl_test_client_of(w, "kill.c");
 	struct hl_test_run r;
 	char id0[33];
 
@@ -334,7 +286,7 @@ test_sigkill_between_store_and_send(void **state)
 
 	json_t *stored = NULL;
 	hl_test_client_run(a, &r, "--json", "status", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
@@ -355,7 +307,7 @@ test_sigkill_between_store_and_send(void **state)
 	/* Without a session: the bundle request is what hangs. */
 	killed_while_sending(w, a, "kill.c", "first words, interrupted");
 	hl_test_client_run(a, &r, "--json", "status", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
@@ -372,10 +324,10 @@ test_sigkill_between_store_and_send(void **state)
 	/* More syncs bring nothing twice. */
 	for (int i = 0; i < 2; i++) {
 		hl_test_client_run(b, &r, "sync", NULL);
-		expect(&r, 0);
+		hl_test_expect(&r, 0);
 		hl_test_run_free(&r);
 		hl_test_client_run(c, &r, "sync", NULL);
-		expect(&r, 0);
+		hl_test_expect(&r, 0);
 		hl_test_run_free(&r);
 	}
 	assert_once(b, id0, "warm up");
@@ -391,10 +343,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_relay_down_then_back, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_relay_down_then_back, hl_test_setup_world,
+		    hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_sigkill_between_store_and_send,
-		    setup, teardown),
+		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

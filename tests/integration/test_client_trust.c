@@ -20,82 +20,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
 
 #define TRIES 30
 #define AWAIT_MS 60000
-
-static int
-setup_world(void **state, int tls)
-{
-	struct hl_test_world *w = calloc(1, sizeof *w);
-	if (w == NULL)
-		return -1;
-	*state = w;
-	return hl_test_world_new(w, tls);
-}
-
-static int
-setup(void **state)
-{
-	return setup_world(state, 0);
-}
-
-static int
-setup_tls(void **state)
-{
-	return setup_world(state, 1);
-}
-
-static int
-teardown(void **state)
-{
-	struct hl_test_world *w = *state;
-	if (w != NULL)
-		hl_test_world_free(w);
-	free(w);
-	return 0;
-}
-
-static struct hl_test_client *
-client(struct hl_test_world *w, const char *handle)
-{
-	struct hl_test_client *c = hl_test_world_client(w, handle, NULL);
-	assert_non_null(c);
-	return c;
-}
-
-static void
-expect(struct hl_test_run *r, int code)
-{
-	assert_true(hl_test_run_expect(r, code));
-}
-
-static void
-assert_str(json_t *o, const char *path, const char *want)
-{
-	const char *got = hl_test_json_str(o, path);
-	if (got == NULL || strcmp(got, want) != 0) {
-		char *dump = json_dumps(o, JSON_COMPACT);
-		fprintf(stderr, "%s: want '%s' in %s\n", path, want, dump ? dump : "?");
-		free(dump);
-	}
-	assert_non_null(got);
-	assert_string_equal(got, want);
-}
-
-static json_t *
-only_line(struct hl_test_run *r)
-{
-	json_t *lines = hl_test_run_json(r);
-	if (lines == NULL || json_array_size(lines) != 1)
-		hl_test_run_print(r);
-	assert_non_null(lines);
-	assert_int_equal(json_array_size(lines), 1);
-	json_t *o = json_incref(json_array_get(lines, 0));
-	json_decref(lines);
-	return o;
-}
 
 /* --- a changed identity key --- */
 
@@ -103,8 +32,8 @@ static void
 test_changed_key_blocks_until_trust(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "key.a");
-	struct hl_test_client *b_old = client(w, "key.b");
+	struct hl_test_client *a = hl_test_client_of(w, "key.a");
+	struct hl_test_client *b_old = hl_test_client_of(w, "key.b");
 	struct hl_test_run r;
 	char id[33], reply[33];
 
@@ -119,10 +48,10 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_non_null(m);
 	json_decref(m);
 	hl_test_client_run(a, &r, "--json", "verify", "key.b", NULL);
-	expect(&r, 0);
-	json_t *v = only_line(&r);
+	hl_test_expect(&r, 0);
+	json_t *v = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(v, "trust", "unverified");
+	hl_test_assert_str(v, "trust", "unverified");
 	const char *old_sn = hl_test_json_str(v, "safety_number");
 	assert_non_null(old_sn);
 	char old_safety[128];
@@ -148,7 +77,7 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_int_equal(hl_test_client_send(b_new, early, "key.a",
 	    "new laptop, same desk", NULL), 0);
 	hl_test_client_run(a, &r, "--json", "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	json_t *lines = hl_test_run_json(&r);
 	hl_test_run_free(&r);
 	assert_non_null(lines);
@@ -166,12 +95,12 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_non_null(o);
 	json_t *held = json_object_get(o, "held");
 	assert_int_equal(json_array_size(held), 1);
-	assert_str(json_array_get(held, 0), "from", "key.b");
+	hl_test_assert_str(json_array_get(held, 0), "from", "key.b");
 	json_decref(o);
 
 	/* Sending is refused, clearly, and nothing is queued. */
 	hl_test_client_run(a, &r, "send", "key.b", "are you really you?", NULL);
-	expect(&r, 4);
+	hl_test_expect(&r, 4);
 	assert_non_null(strstr(r.err, "identity key has changed"));
 	assert_non_null(strstr(r.err, "hotline trust key.b"));
 	hl_test_run_free(&r);
@@ -183,11 +112,11 @@ test_changed_key_blocks_until_trust(void **state)
 
 	/* verify shows the change: both safety numbers and the key log. */
 	hl_test_client_run(a, &r, "--json", "verify", "key.b", NULL);
-	expect(&r, 0);
-	v = only_line(&r);
+	hl_test_expect(&r, 0);
+	v = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(v, "trust", "changed");
-	assert_str(v, "safety_number", old_safety);
+	hl_test_assert_str(v, "trust", "changed");
+	hl_test_assert_str(v, "safety_number", old_safety);
 	const char *sn = hl_test_json_str(v, "new_safety_number");
 	assert_non_null(sn);
 	assert_string_not_equal(sn, old_safety);
@@ -203,12 +132,12 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_string_not_equal(oldfp, newfp);
 	json_decref(v);
 	hl_test_client_run(a, &r, "verify", "key.b", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "THE KEY CHANGED"));
 	hl_test_run_free(&r);
 	/* verify --confirm does not accept a changed key. */
 	hl_test_client_run(a, &r, "verify", "--confirm", "key.b", NULL);
-	expect(&r, 4);
+	hl_test_expect(&r, 4);
 	hl_test_run_free(&r);
 
 	/* trust with a number that is not the waiting key's accepts nothing. */
@@ -216,15 +145,15 @@ test_changed_key_blocks_until_trust(void **state)
 	snprintf(wrong_sn, sizeof wrong_sn, "%s", new_sn);
 	wrong_sn[7] = wrong_sn[7] == '0' ? '1' : '0';
 	hl_test_client_run(a, &r, "trust", "key.b", wrong_sn, NULL);
-	expect(&r, 4);
+	hl_test_expect(&r, 4);
 	assert_non_null(strstr(r.err, "not the safety number"));
 	hl_test_run_free(&r);
 
 	/* trust with the number read out: the held message becomes
 	 * readable, flagged. */
 	hl_test_client_run(a, &r, "--json", "trust", "key.b", new_sn, NULL);
-	expect(&r, 0);
-	v = only_line(&r);
+	hl_test_expect(&r, 0);
+	v = hl_test_only_line(&r);
 	hl_test_run_free(&r);
 	assert_int_equal(json_integer_value(json_object_get(v, "released")), 1);
 	json_decref(v);
@@ -232,7 +161,7 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_non_null(inbox);
 	m = hl_test_json_find(inbox, "id", early);
 	assert_non_null(m);
-	assert_str(m, "body", "new laptop, same desk");
+	hl_test_assert_str(m, "body", "new laptop, same desk");
 	assert_true(json_is_true(json_object_get(m, "key_changed")));
 	assert_int_equal(hl_test_json_count(inbox, "id", early), 1);
 	json_decref(inbox);
@@ -241,11 +170,11 @@ test_changed_key_blocks_until_trust(void **state)
 	assert_int_equal(json_array_size(json_object_get(o, "held")), 0);
 	json_decref(o);
 	hl_test_client_run(a, &r, "--json", "verify", "key.b", NULL);
-	expect(&r, 0);
-	v = only_line(&r);
+	hl_test_expect(&r, 0);
+	v = hl_test_only_line(&r);
 	hl_test_run_free(&r);
-	assert_str(v, "trust", "verified");
-	assert_str(v, "safety_number", new_sn);
+	hl_test_assert_str(v, "trust", "verified");
+	hl_test_assert_str(v, "safety_number", new_sn);
 	json_decref(v);
 
 	/* Sending works again, and the new identity reads it. */
@@ -254,7 +183,7 @@ test_changed_key_blocks_until_trust(void **state)
 	    "welcome back", NULL), 0);
 	m = hl_test_client_await(b_new, after, "new", TRIES, AWAIT_MS);
 	assert_non_null(m);
-	assert_str(m, "body", "welcome back");
+	hl_test_assert_str(m, "body", "welcome back");
 	json_decref(m);
 	/* ... and the receipt for it comes back from the new key. */
 	m = hl_test_client_await(a, after, "delivered", TRIES, AWAIT_MS);
@@ -270,7 +199,7 @@ snapshot(struct hl_test_client *c)
 {
 	struct hl_test_run r;
 	hl_test_client_run(c, &r, "export", "--format", "json", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	char *s = strdup(r.out);
 	hl_test_run_free(&r);
 	assert_non_null(s);
@@ -305,8 +234,8 @@ static void
 test_wrong_passphrase(void **state)
 {
 	struct hl_test_world *w = *state;
-	struct hl_test_client *a = client(w, "pass.a");
-	struct hl_test_client *b = client(w, "pass.b");
+	struct hl_test_client *a = hl_test_client_of(w, "pass.a");
+	struct hl_test_client *b = hl_test_client_of(w, "pass.b");
 	struct hl_test_run r;
 	char id[33];
 	assert_int_equal(hl_test_client_send(b, id, "pass.a", "for a", NULL), 0);
@@ -326,7 +255,7 @@ test_wrong_passphrase(void **state)
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		hl_test_client_runv(a, &r, cmds[i]);
-		expect(&r, 3);
+		hl_test_expect(&r, 3);
 		assert_non_null(strstr(r.err, "wrong passphrase"));
 		assert_int_equal(strlen(r.out), 0);
 		hl_test_run_free(&r);
@@ -334,7 +263,7 @@ test_wrong_passphrase(void **state)
 	/* An empty file is refused as such. */
 	assert_int_equal(hl_test_client_passphrase(a, ""), 0);
 	hl_test_client_run(a, &r, "status", NULL);
-	expect(&r, 3);
+	hl_test_expect(&r, 3);
 	assert_non_null(strstr(r.err, "empty"));
 	hl_test_run_free(&r);
 
@@ -356,7 +285,7 @@ test_wrong_passphrase(void **state)
 	    json_object_get(o, "inbound"), "new")), 0);
 	json_decref(o);
 	hl_test_client_run(a, &r, "sync", NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	json_t *inbox = hl_test_client_inbox(a);
 	assert_non_null(inbox);
@@ -403,7 +332,7 @@ test_pinned_key(void **state)
 	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
 	    "pin.a", "--code", code, "--ca", w->relay.ca_file, "--pin",
 	    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL);
-	expect(&r, 6);
+	hl_test_expect(&r, 6);
 	assert_non_null(strstr(r.err, "pin"));
 	hl_test_run_free(&r);
 	hl_test_client_run(a, &r, "status", NULL);
@@ -415,11 +344,11 @@ test_pinned_key(void **state)
 	hl_test_client_run(a, &r, "--json", "register", "--relay", w->relay.url,
 	    "--handle", "pin.a", "--code", code, "--ca", w->relay.ca_file, "--pin",
 	    pin, NULL);
-	expect(&r, 0);
+	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 
 	/* Messages go through the pinned transport. */
-	struct hl_test_client *b = client(w, "pin.b");
+	struct hl_test_client *b = hl_test_client_of(w, "pin.b");
 	char id[33];
 	assert_int_equal(hl_test_client_send(a, id, "pin.b", "over pinned TLS",
 	    NULL), 0);
@@ -447,7 +376,7 @@ test_plain_http_off_loopback(void **state)
 	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
 		hl_test_client_run(a, &r, "register", "--relay", urls[i], "--handle",
 		    "plain.a", "--code", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", NULL);
-		expect(&r, 2);
+		hl_test_expect(&r, 2);
 		assert_non_null(strstr(r.err, "https"));
 		hl_test_run_free(&r);
 	}
@@ -455,7 +384,7 @@ test_plain_http_off_loopback(void **state)
 	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
 	    "plain.a", "--code", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "--pin",
 	    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL);
-	expect(&r, 2);
+	hl_test_expect(&r, 2);
 	hl_test_run_free(&r);
 	/* Loopback over plain http is fine. */
 	assert_int_equal(hl_test_client_register(a, &w->relay, "plain.a", NULL),
@@ -467,13 +396,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_changed_key_blocks_until_trust,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_passphrase, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_pinned_key, setup_tls,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_plain_http_off_loopback, setup,
-		    teardown),
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_wrong_passphrase, hl_test_setup_world,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_pinned_key, hl_test_setup_world_tls,
+		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_plain_http_off_loopback, hl_test_setup_world,
+		    hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
