@@ -44,10 +44,10 @@ BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -pthread \
 # sees libsignal's headers, the relay never sees libsignal or the vault.
 BASE_PKGS   := libsodium
 CRYPTO_PKGS := libsignal-protocol-c libcrypto libsodium jansson sqlite3
-RELAY_PKGS  := libmicrohttpd jansson sqlite3 inih libsodium
+RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium
 CLIENT_PKGS := libcurl ncursesw jansson sqlite3 inih libsodium
 TEST_PKGS   := cmocka libcurl jansson sqlite3 libsodium libcrypto \
-	libsignal-protocol-c libmicrohttpd inih ncursesw
+	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw
 
 # pkg-config runs when a recipe runs (after `make deps`), never at parse time.
 pkg_cflags = $(filter-out -D_XOPEN_SOURCE% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(1)))

@@ -26,17 +26,6 @@ say_error(const struct hl_relay_cli *cli, const char *msg)
 	fprintf(stderr, "hotline-relay %s: %s\n", cli->command, msg);
 }
 
-int
-hl_relay_cli_config(const struct hl_relay_cli *cli, struct hl_relay_config *cfg)
-{
-	char cause[HL_CAUSE_MAX];
-	if (hl_relay_config_load(cli->config, cfg, cause) != 0) {
-		say_error(cli, cause);
-		return HL_RELAY_EXIT_CONFIG;
-	}
-	return HL_RELAY_EXIT_OK;
-}
-
 /* Loads the configuration and opens the store (create for init). */
 static int
 open_store(const struct hl_relay_cli *cli, int create,

@@ -7,16 +7,16 @@
 #include "crypto/hl_encode.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
+#include "relay/guard.h"
 #include "relay/log.h"
 #include "relay/metrics.h"
 #include "relay/ratelimit.h"
+#include "relay/tally.h"
 #include "relay/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 
 #define DIRECTORY_MAX 500
 
@@ -108,32 +108,16 @@ item_json(const struct hl_store_item *it)
 
 /* --- POST /v1/accounts --- */
 
+/* The client's address prefix (ipv4_prefix, ipv6_prefix): one budget
+ * per site, as for connections. */
 static uint64_t
 client_key(struct hl_req *r)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	uint8_t in[16];
-	size_t n = 0;
-	if (ci != NULL && ci->client_addr != NULL) {
-		if (ci->client_addr->sa_family == AF_INET) {
-			const struct sockaddr_in *a =
-			    (const struct sockaddr_in *)ci->client_addr;
-			memcpy(in, &a->sin_addr, 4);
-			n = 4;
-		} else if (ci->client_addr->sa_family == AF_INET6) {
-			/* One budget per /64, what one site usually holds. */
-			const struct sockaddr_in6 *a =
-			    (const struct sockaddr_in6 *)ci->client_addr;
-			memcpy(in, &a->sin6_addr, 8);
-			n = 8;
-		}
-	}
-	uint8_t h[crypto_shorthash_BYTES];
-	crypto_shorthash(h, in, n, r->srv->address_key);
-	uint64_t key;
-	memcpy(&key, h, sizeof key);
-	return key;
+	const struct hl_relay_config *cfg = r->srv->cfg;
+	return hl_guard_prefix_key(ci != NULL ? ci->client_addr : NULL,
+	    cfg->ipv4_prefix, cfg->ipv6_prefix, r->srv->address_key);
 }
 
 static enum MHD_Result
@@ -173,7 +157,8 @@ finish_register(struct hl_req *r)
 {
 	if (r->write.rc != 0)
 		return hl_reply_fail(r, r->write.rc, r->write.cause, 0);
-	hl_log(HL_LOG_INFO, "account_registered", "handle=%s", r->u.reg.handle);
+	hl_log(HL_LOG_INFO, "account_registered", "handle=%s%s",
+	    r->u.reg.handle, r->write.reissued ? " retry=reissued" : "");
 	/* Built by hand, not through jansson, so that the one copy of the
 	 * token in the reply is wiped when it is sent. */
 	size_t n = strlen(r->u.reg.handle) + HL_SECRET_TOKEN_HEX + 32;
@@ -401,6 +386,14 @@ finish_send(struct hl_req *r)
 	    "accepted", (json_int_t)r->write.accepted.accepted));
 }
 
+static void
+clear_fetch(struct hl_req *r)
+{
+	if (r->u.fetch.counted)
+		hl_tally_give(r->srv->fetches, (uint64_t)r->account.id);
+	r->u.fetch.counted = 0;
+}
+
 /* Answers with the items of f, which it frees. */
 static enum MHD_Result
 reply_items(struct hl_req *r, struct hl_store_fetch *f)
@@ -430,6 +423,49 @@ fetch(struct hl_req *r, struct hl_store_fetch *f, char *cause)
 	    r->srv->cfg->max_fetch_bytes, f, cause);
 }
 
+/* Every fetch in progress holds the answer it builds (up to about three
+ * times max_fetch_bytes, and until a slow reader has taken it all), and a
+ * parked one builds it when it wakes: the places per account are few. */
+static enum MHD_Result
+admit_fetch(struct hl_req *r)
+{
+	struct hl_server *srv = r->srv;
+	unsigned limit = srv->cfg->max_fetches_per_account;
+	int rc = hl_tally_take(srv->fetches, (uint64_t)r->account.id, limit);
+	if (rc == HL_ERATE) {
+		char msg[96];
+		snprintf(msg, sizeof msg,
+		    "at most %u fetches of one account at once", limit);
+		return hl_reply_fail(r, HL_ERATE, msg, 1);
+	}
+	if (rc != 0)
+		return hl_reply_fail(r, rc, "too many accounts fetching", 0);
+	r->u.fetch.counted = 1;
+	r->clear = clear_fetch;
+	return MHD_YES;
+}
+
+/* Looks at the queue; answers, or parks until the deadline while it is
+ * empty. */
+static enum MHD_Result
+look(struct hl_req *r)
+{
+	char cause[HL_CAUSE_MAX];
+	/* Read the wake-up counter before looking, so a message committed
+	 * between the look and the park still wakes this request. */
+	uint64_t seq = hl_waiters_seq(r->srv->waiters, r->account.id);
+	struct hl_store_fetch f;
+	int rc = fetch(r, &f, cause);
+	if (rc != 0)
+		return hl_reply_fail(r, rc, cause, 0);
+	if (f.n > 0 || r->u.fetch.deadline_ms == 0 ||
+	    hl_mono_ms() >= r->u.fetch.deadline_ms ||
+	    atomic_load(&r->srv->stopping))
+		return reply_items(r, &f);
+	hl_store_fetch_free(&f);
+	return hl_req_park(r, &r->u.fetch.deadline_ms, seq);
+}
+
 static enum MHD_Result
 start_fetch(struct hl_req *r)
 {
@@ -448,28 +484,18 @@ start_fetch(struct hl_req *r)
 		    &r->u.fetch.limit, cause);
 	if (rc != 0)
 		return hl_reply_fail(r, rc, cause, 0);
-	/* Read the wake-up counter before looking, so a message committed
-	 * between the look and the park still wakes this request. */
-	uint64_t seq = hl_waiters_seq(r->srv->waiters, r->account.id);
-	struct hl_store_fetch f;
-	rc = fetch(r, &f, cause);
-	if (rc != 0)
-		return hl_reply_fail(r, rc, cause, 0);
-	if (f.n > 0 || wait == 0 || atomic_load(&r->srv->stopping))
-		return reply_items(r, &f);
-	hl_store_fetch_free(&f);
-	return hl_req_park(r, wait, seq);
+	r->u.fetch.deadline_ms = wait > 0 ? hl_mono_ms() + wait * 1000 : 0;
+	return look(r);
 }
 
+/* Woken: by a commit for this account, by the deadline, by shutdown, or
+ * because parking was refused when another account of the same waiter
+ * bucket got something; the last finds the queue empty and parks again
+ * for the rest of its wait. */
 static enum MHD_Result
 finish_fetch(struct hl_req *r)
 {
-	char cause[HL_CAUSE_MAX];
-	struct hl_store_fetch f;
-	int rc = fetch(r, &f, cause);
-	if (rc != 0)
-		return hl_reply_fail(r, rc, cause, 0);
-	return reply_items(r, &f);
+	return look(r);
 }
 
 static void
@@ -563,7 +589,7 @@ const struct hl_route hl_routes[] = {
 	{ "POST", "/v1/messages", HL_AUTH_TOKEN, HL_BODY_MESSAGE, NULL,
 	    admit_message, start_send, finish_send },
 	{ "GET", "/v1/messages", HL_AUTH_TOKEN, HL_BODY_NONE, query_fetch,
-	    NULL, start_fetch, finish_fetch },
+	    admit_fetch, start_fetch, finish_fetch },
 	{ "POST", "/v1/messages/ack", HL_AUTH_TOKEN, HL_BODY_JSON, NULL,
 	    NULL, start_ack, finish_ack },
 	{ "GET", "/v1/health", HL_AUTH_NONE, HL_BODY_NONE, NULL,

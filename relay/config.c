@@ -52,6 +52,12 @@ static const struct key keys[] = {
 	    1, 1000000 },
 	{ "server", "max_connections_per_ip", KEY_UINT,
 	    F(max_connections_per_ip), 1, 1000000 },
+	{ "server", "ipv4_prefix", KEY_UINT, F(ipv4_prefix), 8, 32 },
+	{ "server", "ipv6_prefix", KEY_UINT, F(ipv6_prefix), 16, 128 },
+	{ "server", "max_pending_connections", KEY_UINT,
+	    F(max_pending_connections), 1, 1000000 },
+	{ "server", "header_timeout", KEY_DURATION, F(header_timeout_ms),
+	    1000, 600000 },
 	{ "server", "connection_memory_kib", KEY_UINT, F(connection_memory_kib),
 	    8, 1024 },
 	{ "server", "connection_timeout", KEY_SECONDS, F(connection_timeout_s),
@@ -60,6 +66,8 @@ static const struct key keys[] = {
 	{ "server", "max_fetch", KEY_UINT, F(max_fetch), 1, 1000 },
 	{ "server", "max_fetch_bytes", KEY_INT64, F(max_fetch_bytes),
 	    65536, 64 << 20 },
+	{ "server", "max_fetches_per_account", KEY_UINT,
+	    F(max_fetches_per_account), 1, 1000 },
 	{ "server", "metrics", KEY_BOOL, F(metrics), 0, 1 },
 	{ "store", "url", KEY_STORE, F(store_url), 0, 0 },
 	{ "limits", "max_message_bytes", KEY_INT64, F(max_message_bytes),
@@ -68,6 +76,8 @@ static const struct key keys[] = {
 	    4096, 16 << 20 },
 	{ "limits", "max_queue_per_recipient", KEY_INT64,
 	    F(max_queue_per_recipient), 1, 10000000 },
+	{ "limits", "max_queue_per_sender", KEY_INT64,
+	    F(max_queue_per_sender), 1, 10000000 },
 	{ "limits", "rate_per_minute", KEY_INT64, F(rate_per_minute),
 	    1, 1000000 },
 	{ "limits", "bundle_rate_per_hour", KEY_INT64, F(bundle_rate_per_hour),
@@ -97,16 +107,22 @@ hl_relay_config_defaults(struct hl_relay_config *cfg)
 	cfg->threads = 4;
 	cfg->max_connections = 1024;
 	cfg->max_connections_per_ip = 64;
+	cfg->ipv4_prefix = 32;
+	cfg->ipv6_prefix = 64;
+	cfg->max_pending_connections = 256;
+	cfg->header_timeout_ms = 10000;
 	cfg->connection_memory_kib = 32;
 	cfg->connection_timeout_s = 30;
 	cfg->max_wait_s = 60;
 	cfg->max_fetch = 100;
-	cfg->max_fetch_bytes = 4 << 20;
+	cfg->max_fetch_bytes = 1 << 20;
+	cfg->max_fetches_per_account = 4;
 	snprintf(cfg->store_url, sizeof cfg->store_url,
 	    "sqlite:/var/lib/hotline-relay/relay.db");
 	cfg->max_message_bytes = 81920;
 	cfg->max_body_bytes = 65536;
 	cfg->max_queue_per_recipient = 10000;
+	cfg->max_queue_per_sender = 1000;
 	cfg->rate_per_minute = 300;
 	cfg->bundle_rate_per_hour = 20;
 	cfg->register_rate_per_hour = 20;
@@ -415,21 +431,35 @@ reader(char *str, int num, void *stream)
 	return got;
 }
 
+/* Was the key set in the file? */
+static int
+seen(const struct parse_state *ps, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return ps->seen[i];
+	return 0;
+}
+
 static int
 cross_checks(struct parse_state *ps, char *cause)
 {
 	struct hl_relay_config *c = ps->cfg;
-	int rd = -1, r = -1;
-	for (size_t i = 0; i < NKEYS; i++) {
-		if (strcmp(keys[i].name, "retention_days") == 0)
-			rd = (int)i;
-		if (strcmp(keys[i].name, "retention") == 0)
-			r = (int)i;
-	}
-	if (rd >= 0 && r >= 0 && ps->seen[rd] && ps->seen[r])
+	if (seen(ps, "retention_days") && seen(ps, "retention"))
 		return hl_fail(cause, HL_ECONFIG,
 		    "%s: [limits] retention and retention_days both set; keep "
 		    "one", ps->name);
+	/* One sender's share of a queue: its default shrinks with a small
+	 * queue; set explicitly above the queue, it is a mistake. */
+	if (c->max_queue_per_sender > c->max_queue_per_recipient) {
+		if (seen(ps, "max_queue_per_sender"))
+			return hl_fail(cause, HL_ECONFIG,
+			    "%s: [limits] max_queue_per_sender (%lld) is above "
+			    "max_queue_per_recipient (%lld)", ps->name,
+			    (long long)c->max_queue_per_sender,
+			    (long long)c->max_queue_per_recipient);
+		c->max_queue_per_sender = c->max_queue_per_recipient;
+	}
 	if (c->max_prekeys_stored < c->max_prekeys_per_upload)
 		return hl_fail(cause, HL_ECONFIG,
 		    "%s: [limits] max_prekeys_stored (%lld) is below "

@@ -27,12 +27,17 @@ struct hl_relay_config {
 	int allow_plain_http;
 	unsigned threads;
 	unsigned max_connections;
-	unsigned max_connections_per_ip;
+	unsigned max_connections_per_ip;       /* per address prefix */
+	unsigned ipv4_prefix;                  /* bits of that prefix */
+	unsigned ipv6_prefix;
+	unsigned max_pending_connections;      /* without a request head */
+	int64_t header_timeout_ms;
 	unsigned connection_memory_kib;
 	unsigned connection_timeout_s;
 	unsigned max_wait_s;
 	unsigned max_fetch;
 	int64_t max_fetch_bytes;
+	unsigned max_fetches_per_account;
 	int metrics;
 
 	/* [store] */
@@ -42,6 +47,7 @@ struct hl_relay_config {
 	int64_t max_message_bytes;
 	int64_t max_body_bytes;
 	int64_t max_queue_per_recipient;
+	int64_t max_queue_per_sender;          /* of one recipient's queue */
 	int64_t rate_per_minute;
 	int64_t bundle_rate_per_hour;
 	int64_t register_rate_per_hour;

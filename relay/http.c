@@ -10,6 +10,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_handle.h"
 #include "crypto/hl_time.h"
+#include "relay/guard.h"
 #include "relay/log.h"
 #include "relay/metrics.h"
 
@@ -256,16 +257,19 @@ waiter_wake(struct hl_waiter *w)
 }
 
 enum MHD_Result
-hl_req_park(struct hl_req *r, int64_t wait_s, uint64_t seq)
+hl_req_park(struct hl_req *r, int64_t *deadline_ms, uint64_t seq)
 {
 	r->waiter.account = r->account.id;
-	r->waiter.deadline_ms = hl_mono_ms() + wait_s * 1000;
+	r->waiter.deadline_ms = *deadline_ms;
 	r->waiter.wake = waiter_wake;
 	atomic_store(&r->phase, HL_REQ_WAITING);
 	MHD_suspend_connection(r->conn);
-	if (hl_waiters_add(r->srv->waiters, &r->waiter, seq) != 0) {
-		/* Something arrived meanwhile, or the relay is stopping: look
-		 * again at once. */
+	int rc = hl_waiters_add(r->srv->waiters, &r->waiter, seq);
+	if (rc != 0) {
+		/* Something was queued for the bucket meanwhile: look again
+		 * at once. Stopping or out of memory: answer. */
+		if (rc != HL_ESTATE)
+			*deadline_ms = 0;
 		atomic_store(&r->phase, HL_REQ_WOKEN);
 		MHD_resume_connection(r->conn);
 	}
@@ -320,6 +324,7 @@ struct query_check {
 	const char *const *allowed;
 	const char *bad;
 	int duplicate;
+	int no_value;
 	char seen[8];
 };
 
@@ -328,7 +333,6 @@ check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
 	(void)kind;
-	(void)value;
 	struct query_check *qc = cls;
 	size_t i = 0;
 	if (qc->allowed != NULL)
@@ -346,6 +350,12 @@ check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	}
 	if (i < sizeof qc->seen)
 		qc->seen[i] = 1;
+	/* "?wait" without "=" is not "?wait=" and not an absent wait. */
+	if (value == NULL) {
+		qc->bad = key;
+		qc->no_value = 1;
+		return MHD_NO;
+	}
 	return MHD_YES;
 }
 
@@ -434,9 +444,14 @@ begin(struct hl_req *r, const char *url, const char *method)
 	if (qc.bad != NULL) {
 		char msg[128];
 		int printable = hl_request_text_ok(qc.bad, strlen(qc.bad));
-		snprintf(msg, sizeof msg, "%s query parameter '%.40s'",
-		    qc.duplicate ? "repeated" : "unknown",
-		    printable ? qc.bad : "?");
+		if (qc.no_value)
+			snprintf(msg, sizeof msg,
+			    "query parameter '%.16s' without a value "
+			    "(expected %.16s=VALUE)", qc.bad, qc.bad);
+		else
+			snprintf(msg, sizeof msg, "%s query parameter '%.40s'",
+			    qc.duplicate ? "repeated" : "unknown",
+			    printable ? qc.bad : "?");
 		return hl_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    msg, 0);
 	}
@@ -470,6 +485,10 @@ begin(struct hl_req *r, const char *url, const char *method)
 		if (rc == 0)
 			rc = srv->store->ops->authenticate(srv->store, hash,
 			    &r->account);
+		/* Kept for recording a first use, which must still find this
+		 * token in place. */
+		if (rc == 0)
+			memcpy(r->token_hash, hash, sizeof hash);
 		sodium_memzero(hash, sizeof hash);
 		if (rc != 0)
 			return hl_reply_fail(r, rc, NULL, 0);
@@ -543,6 +562,20 @@ take_body(struct hl_req *r, const char *data, size_t n)
 	return MHD_YES;
 }
 
+/* The account's first authenticated request: record that before the
+ * request does anything, through the writer, so that from then on a
+ * retried registration can no longer replace its token (store.h). */
+static enum MHD_Result
+mark_used(struct hl_req *r)
+{
+	r->account.first_use = 0;
+	r->marking = 1;
+	r->write.kind = HL_WRITE_MARK_USED;
+	r->write.account = r->account.id;
+	r->write.token_hash = r->token_hash;
+	return hl_req_write(r);
+}
+
 enum MHD_Result
 hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -552,6 +585,12 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct hl_server *srv = cls;
 	struct hl_req *r = *con_cls;
 	if (r == NULL) {
+		/* The request head is complete: its connection no longer
+		 * runs against header_timeout. */
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci != NULL)
+			hl_guard_head(srv->guard, ci->socket_context);
 		r = calloc(1, sizeof *r);
 		if (r == NULL)
 			return MHD_NO;
@@ -590,8 +629,18 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 				return MHD_NO;
 			r->body_cap = 1;
 		}
+		if (r->account.first_use)
+			return mark_used(r);
 		return r->route->start(r);
 	case HL_REQ_WRITTEN:
+		if (r->marking) {
+			r->marking = 0;
+			if (r->write.rc != 0)
+				return hl_reply_fail(r, r->write.rc,
+				    r->write.cause, 0);
+			return r->route->start(r);
+		}
+		return r->route->finish(r);
 	case HL_REQ_WOKEN:
 		return r->route->finish(r);
 	default:
@@ -622,7 +671,6 @@ void
 hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	(void)conn;
 	struct hl_server *srv = cls;
 	struct hl_req *r = *con_cls;
 	if (r == NULL)
@@ -652,7 +700,13 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		r->clear(r);
 	drop_body(r);
 	sodium_memzero(r->token, sizeof r->token);
+	sodium_memzero(r->token_hash, sizeof r->token_hash);
 	free(r);
+	/* A kept-alive connection now waits for its next request head. */
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL)
+		hl_guard_idle(srv->guard, ci->socket_context, hl_mono_ms());
 	pthread_mutex_lock(&srv->lock);
 	srv->inflight--;
 	if (srv->inflight == 0)
@@ -663,9 +717,16 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 void
 hl_http_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	struct hl_server *srv = cls;
 	char msg[512];
 	char q[HL_LOG_VALUE_MAX];
+	uint64_t dropped = 0;
+	int ok = hl_log_budget_take(&srv->httpd_log, hl_mono_ms(), &dropped);
+	if (dropped > 0)
+		hl_log(HL_LOG_WARN, "httpd", "suppressed=%llu",
+		    (unsigned long long)dropped);
+	if (!ok)
+		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	size_t n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))

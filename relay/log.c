@@ -3,6 +3,7 @@
 #include "crypto/hl_time.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,67 @@ hl_log(enum hl_log_level level, const char *event, const char *fmt, ...)
 		used = sizeof line - 2;
 	line[used++] = '\n';
 	fwrite(line, 1, used, stderr);
+}
+
+void
+hl_log_budget_init(struct hl_log_budget *b, unsigned per_window,
+    int64_t window_ms)
+{
+	pthread_mutex_init(&b->lock, NULL);
+	b->window_ms = window_ms > 0 ? window_ms : 1;
+	b->per_window = per_window > 0 ? per_window : 1;
+	b->window_start = INT64_MIN;
+	b->used = 0;
+	b->dropped = 0;
+	b->dropped_until = 0;
+}
+
+void
+hl_log_budget_destroy(struct hl_log_budget *b)
+{
+	pthread_mutex_destroy(&b->lock);
+}
+
+/* The dropped count once the window that dropped last has ended; the
+ * lock is held. */
+static uint64_t
+take_dropped(struct hl_log_budget *b, int64_t now_ms)
+{
+	if (b->dropped == 0 || now_ms < b->dropped_until)
+		return 0;
+	uint64_t n = b->dropped;
+	b->dropped = 0;
+	return n;
+}
+
+int
+hl_log_budget_take(struct hl_log_budget *b, int64_t now_ms, uint64_t *dropped)
+{
+	pthread_mutex_lock(&b->lock);
+	if (b->window_start == INT64_MIN ||
+	    now_ms - b->window_start >= b->window_ms) {
+		b->window_start = now_ms;
+		b->used = 0;
+	}
+	*dropped = take_dropped(b, now_ms);
+	int ok = b->used < b->per_window;
+	if (ok) {
+		b->used++;
+	} else {
+		b->dropped++;
+		b->dropped_until = b->window_start + b->window_ms;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return ok;
+}
+
+uint64_t
+hl_log_budget_flush(struct hl_log_budget *b, int64_t now_ms)
+{
+	pthread_mutex_lock(&b->lock);
+	uint64_t n = take_dropped(b, now_ms);
+	pthread_mutex_unlock(&b->lock);
+	return n;
 }
 
 const char *

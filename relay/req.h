@@ -14,6 +14,7 @@
 #define HL_RELAY_REQ_H
 
 #include "relay/config.h"
+#include "relay/log.h"
 #include "relay/secret.h"
 #include "relay/request.h"
 #include "relay/store.h"
@@ -28,8 +29,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct hl_guard;
 struct hl_metrics;
 struct hl_ratelimit;
+struct hl_tally;
 
 struct hl_server {
 	const struct hl_relay_config *cfg;
@@ -37,7 +40,10 @@ struct hl_server {
 	struct hl_writer *writer;
 	struct hl_waiters *waiters;
 	struct hl_ratelimit *message_rate;     /* per account */
-	struct hl_ratelimit *register_rate;    /* per client address */
+	struct hl_ratelimit *register_rate;    /* per client address prefix */
+	struct hl_tally *fetches;              /* in progress, per account */
+	struct hl_guard *guard;                /* connections before a request */
+	struct hl_log_budget httpd_log;        /* libmicrohttpd's messages */
 	struct hl_metrics *metrics;
 	struct hl_request_limits parse_limits;
 	struct MHD_Daemon *daemon;
@@ -101,6 +107,8 @@ struct hl_req {
 	const char *route_label;               /* path template for the log */
 	char arg[HL_HANDLE_MAX + 1];           /* the {handle} parameter */
 	struct hl_store_account account;             /* when route->auth */
+	uint8_t token_hash[HL_SECRET_HASH];    /* its token's; wiped */
+	int marking;                           /* recording its first use */
 
 	char *body;                            /* wiped and freed at the end */
 	size_t body_len, body_cap, body_limit;
@@ -127,6 +135,8 @@ struct hl_req {
 		} ack;
 		struct {
 			int64_t limit;
+			int64_t deadline_ms;   /* hl_mono_ms(); 0: no wait */
+			int counted;           /* holds a place in fetches */
 		} fetch;
 	} u;
 	void (*clear)(struct hl_req *r);
@@ -166,11 +176,16 @@ enum MHD_Result hl_reply_error(struct hl_req *r, unsigned status,
 enum MHD_Result hl_req_write(struct hl_req *r);
 
 /* Suspends the request as a long-poll for r->account until something is
- * queued for it or wait_s passes; seq comes from hl_waiters_seq() read
- * before the queue was found empty. route->finish runs when it wakes. */
-enum MHD_Result hl_req_park(struct hl_req *r, int64_t wait_s, uint64_t seq);
+ * queued for it or deadline_ms (hl_mono_ms()) passes; seq comes from
+ * hl_waiters_seq() read before the queue was found empty. route->finish
+ * runs when it wakes; it may park again until the deadline. When the
+ * table cannot take the request (out of memory, shutdown), it wakes at
+ * once with its deadline set to 0, so that it answers. */
+enum MHD_Result hl_req_park(struct hl_req *r, int64_t *deadline_ms,
+    uint64_t seq);
 
-/* A query parameter, NULL when absent. */
+/* A query parameter, NULL when absent (parameters without a value were
+ * refused before the route ran). */
 const char *hl_req_query(struct hl_req *r, const char *name);
 
 /* --- callbacks for server.c --- */

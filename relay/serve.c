@@ -1,21 +1,23 @@
 /*
- * serve: the serve subcommand. Checks the configuration (TLS, plain HTTP
- * only on loopback), opens the store and the listening socket, starts the
- * server, and waits for SIGTERM or SIGINT to stop it cleanly.
+ * serve: the serve subcommand. Checks the configuration (TLS settings as
+ * GnuTLS sees them, plain HTTP only on loopback), opens the store and the
+ * listening socket, starts the server, and waits for SIGTERM or SIGINT to
+ * stop it cleanly.
  */
 #include "relay/cli.h"
 
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 #include "relay/config.h"
+#include "relay/jsonwipe.h"
 #include "relay/log.h"
 #include "relay/server.h"
 #include "relay/store.h"
+#include "relay/tls.h"
 #include "relay/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,9 +59,12 @@ read_pem(const char *path, const char *what, char **out, size_t *len,
 		    "%s %s: expected a PEM file of at most %d bytes", what,
 		    path, PEM_MAX);
 	}
-	if (strcmp(what, "tls_key") == 0 && (sb.st_mode & 077) != 0)
+	/* Group read is the documented setup (0640 root:hotline-relay). */
+	if (strcmp(what, "tls_key") == 0 && (sb.st_mode & 007) != 0) {
+		char q[HL_LOG_VALUE_MAX];
 		hl_log(HL_LOG_WARN, "tls", "key=%s warning=readable_by_others",
-		    path);
+		    hl_log_quote(path, q));
+	}
 	size_t n = (size_t)sb.st_size;
 	char *buf = malloc(n + 1);
 	if (buf == NULL) {
@@ -117,34 +122,6 @@ open_listener(const char *listen_str, int *ipv6, int *fd_out, char *cause)
 	return 0;
 }
 
-/* jansson's allocations hold request bodies, enrollment codes among them:
- * wipe every block when it is freed. The size sits in front of the block. */
-#define ALLOC_HEADER sizeof(max_align_t)
-
-static void *
-wiping_malloc(size_t n)
-{
-	if (n > SIZE_MAX - ALLOC_HEADER)
-		return NULL;
-	unsigned char *p = malloc(n + ALLOC_HEADER);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof n);
-	return p + ALLOC_HEADER;
-}
-
-static void
-wiping_free(void *q)
-{
-	if (q == NULL)
-		return;
-	unsigned char *p = (unsigned char *)q - ALLOC_HEADER;
-	size_t n;
-	memcpy(&n, p, sizeof n);
-	sodium_memzero(q, n);
-	free(p);
-}
-
 static void
 wipe_pem(char *p, size_t len)
 {
@@ -187,12 +164,21 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	}
 	char *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
+	char older[64] = "";
 	if (use_tls && (read_pem(cfg.tls_cert, "tls_cert", &cert, &cert_len,
 	    cause) != 0 || read_pem(cfg.tls_key, "tls_key", &key, &key_len,
-	    cause) != 0)) {
+	    cause) != 0 || hl_tls_check(cert, key, cfg.tls_priorities, older,
+	    sizeof older, cause) != 0)) {
 		wipe_pem(cert, cert_len);
+		wipe_pem(key, key_len);
 		say_error(cause);
 		return HL_RELAY_EXIT_CONFIG;
+	}
+	if (older[0] != '\0') {
+		char q[HL_LOG_VALUE_MAX];
+		hl_log(HL_LOG_WARN, "tls", "warning=older_than_tls1.3 "
+		    "allows=%s priorities=%s", older,
+		    hl_log_quote(cfg.tls_priorities, q));
 	}
 
 	/* Every thread started from here on inherits this mask, so the
@@ -204,7 +190,7 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	json_set_alloc_funcs(wiping_malloc, wiping_free);
+	hl_jsonwipe_install();
 
 	struct hl_store *st = NULL;
 	int rc = hl_store_open(cfg.store_url, 0, cfg.threads + 2, &st, cause);

@@ -2,10 +2,12 @@
 
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
+#include "relay/guard.h"
 #include "relay/log.h"
 #include "relay/metrics.h"
 #include "relay/ratelimit.h"
 #include "relay/req.h"
+#include "relay/tally.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,9 @@
 #define MAX_BATCH 512
 #define RATE_KEYS 65536
 #define DRAIN_MS 5000
+/* libmicrohttpd's messages: at most this many a minute. */
+#define HTTPD_LOG_LINES 20
+#define HTTPD_LOG_WINDOW_MS 60000
 
 /* The metrics labels: one per route, then one for everything else. */
 struct server_extra {
@@ -28,6 +33,46 @@ wake(int64_t account, void *arg)
 	hl_waiters_notify(arg, account);
 }
 
+/* The guard's thread reports lines of libmicrohttpd that were over budget
+ * even when no further line comes. */
+static void
+tick(void *arg, int64_t now_ms)
+{
+	struct hl_server *srv = arg;
+	uint64_t dropped = hl_log_budget_flush(&srv->httpd_log, now_ms);
+	if (dropped > 0)
+		hl_log(HL_LOG_WARN, "httpd", "suppressed=%llu",
+		    (unsigned long long)dropped);
+}
+
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	(void)len;
+	struct hl_server *srv = cls;
+	return hl_guard_admit(srv->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct hl_server *srv = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		hl_guard_close(srv->guard, *ctx);
+		*ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *addr = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	*ctx = NULL;
+	if (fd != NULL)
+		*ctx = hl_guard_open(srv->guard, fd->connect_fd,
+		    addr != NULL ? addr->client_addr : NULL, hl_mono_ms());
+}
+
 static void
 release(struct server_extra *x)
 {
@@ -36,6 +81,10 @@ release(struct server_extra *x)
 	hl_waiters_free(srv->waiters);
 	hl_ratelimit_free(srv->message_rate);
 	hl_ratelimit_free(srv->register_rate);
+	hl_tally_free(srv->fetches);
+	/* After the HTTP server: it has closed every connection. */
+	hl_guard_free(srv->guard);
+	hl_log_budget_destroy(&srv->httpd_log);
 	hl_metrics_free(srv->metrics);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
@@ -68,6 +117,8 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	srv->listen_fd = opt->listen_fd;
 	atomic_init(&srv->stopping, 0);
 	randombytes_buf(srv->address_key, sizeof srv->address_key);
+	hl_log_budget_init(&srv->httpd_log, HTTPD_LOG_LINES,
+	    HTTPD_LOG_WINDOW_MS);
 	srv->parse_limits.max_prekeys_per_upload =
 	    (size_t)cfg->max_prekeys_per_upload;
 	srv->parse_limits.max_message_bytes = (size_t)cfg->max_message_bytes;
@@ -97,8 +148,22 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	if (rc == 0 && (hl_ratelimit_new(cfg->rate_per_minute, 60000, RATE_KEYS,
 	    &srv->message_rate) != 0 ||
 	    hl_ratelimit_new(cfg->register_rate_per_hour, 3600000, RATE_KEYS,
-	    &srv->register_rate) != 0))
+	    &srv->register_rate) != 0 ||
+	    hl_tally_new(cfg->max_connections, &srv->fetches) != 0))
 		rc = hl_fail(cause, HL_ENOMEM, "out of memory");
+	if (rc == 0) {
+		struct hl_guard_config gc;
+		memset(&gc, 0, sizeof gc);
+		gc.max_per_prefix = cfg->max_connections_per_ip;
+		gc.max_pending = cfg->max_pending_connections;
+		gc.ipv4_prefix = cfg->ipv4_prefix;
+		gc.ipv6_prefix = cfg->ipv6_prefix;
+		gc.header_timeout_ms = cfg->header_timeout_ms;
+		gc.max_connections = cfg->max_connections;
+		gc.tick = tick;
+		gc.tick_arg = srv;
+		rc = hl_guard_start(&gc, &srv->guard, cause);
+	}
 	if (rc == 0)
 		rc = hl_waiters_start(&srv->waiters, cause);
 	if (rc == 0) {
@@ -106,6 +171,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		memset(&wc, 0, sizeof wc);
 		struct hl_store_limits *lim = &wc.limits;
 		lim->max_queue_per_recipient = cfg->max_queue_per_recipient;
+		lim->max_queue_per_sender = cfg->max_queue_per_sender;
 		lim->bundle_rate_per_hour = cfg->bundle_rate_per_hour;
 		lim->max_prekeys_stored = cfg->max_prekeys_stored;
 		lim->max_fetch_bytes = cfg->max_fetch_bytes;
@@ -143,15 +209,18 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		flags |= MHD_USE_TLS;
 	if (opt->ipv6)
 		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, hl_http_access,
-	    srv, MHD_OPTION_EXTERNAL_LOGGER, hl_http_log, srv,
+	/* Connections per address prefix, and how long one may take to
+	 * deliver a request head, are the guard's (accept policy and
+	 * connection notices); MHD's own idle timeout stays for the rest. */
+	srv->daemon = MHD_start_daemon(flags, 0, accept_policy, srv,
+	    hl_http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, hl_http_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)opt->listen_fd,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)cfg->connection_memory_kib * 1024,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, hl_http_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
 	    MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		/* MHD closes a listening socket it was given when it fails. */

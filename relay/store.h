@@ -70,6 +70,7 @@ struct hl_store_account {
 	int64_t id;
 	char handle[HL_HANDLE_MAX + 1];
 	uint32_t device_id;
+	int first_use;          /* it has never authenticated a request */
 };
 
 struct hl_store_registration {
@@ -152,6 +153,7 @@ struct hl_store_fetch {
 
 struct hl_store_limits {
 	int64_t max_queue_per_recipient;
+	int64_t max_queue_per_sender;      /* one sender's share; 0: none */
 	int64_t bundle_rate_per_hour;
 	int64_t max_prekeys_stored;
 	int64_t max_fetch_bytes;           /* a fetch stops adding past it */
@@ -231,10 +233,24 @@ struct hl_store_ops {
 	int (*batch_commit)(struct hl_store *st, char *cause);
 	void (*batch_rollback)(struct hl_store *st);
 
-	/* HL_ECODE (code wrong, used, expired or for another handle),
-	 * HL_ETAKEN (an active account has the handle). */
+	/* Creates the account, marks the code used (with the account it
+	 * created) and every other unused code of the handle used too.
+	 * A retry whose answer was lost: the same handle and code, the same
+	 * identity key and registration id as the account that code created,
+	 * which has never authenticated a request and is less than an hour
+	 * old, replaces that account's token hash with reg->token_hash and
+	 * changes nothing else (*reissued = 1; reissued may be NULL).
+	 * HL_ECODE (code wrong, used, expired or for another handle; a retry
+	 * that is not one), HL_ETAKEN (an active account has the handle). */
 	int (*register_account)(struct hl_store *st,
-	    const struct hl_store_registration *reg, int64_t now, char *cause);
+	    const struct hl_store_registration *reg, int64_t now, int *reissued,
+	    char *cause);
+	/* Records that account has authenticated a request with the token
+	 * hashing to token_hash (the first time only; after it a lost
+	 * registration answer can no longer be retried). HL_EAUTH when the
+	 * account was revoked or its token replaced meanwhile. */
+	int (*mark_used)(struct hl_store *st, int64_t account,
+	    const uint8_t token_hash[HL_SECRET_HASH], int64_t now, char *cause);
 	/* HL_EEXIST (a prekey id already stored), HL_EINVAL (over
 	 * max_prekeys_stored), HL_EAUTH (revoked meanwhile). */
 	int (*upload_keys)(struct hl_store *st, int64_t account,
@@ -249,7 +265,8 @@ struct hl_store_ops {
 	    const struct hl_store_profile *profile, int64_t now,
 	    struct hl_store_entry *out, char *cause);
 	/* Queues env once per (sender, id). HL_ERECIPIENT, HL_ECONFLICT,
-	 * HL_EQUEUEFULL, HL_EAUTH. */
+	 * HL_EQUEUEFULL (the recipient's queue is full, or holds the
+	 * sender's share of it), HL_EAUTH. */
 	int (*queue_message)(struct hl_store *st,
 	    const struct hl_store_envelope *env,
 	    int64_t now, const struct hl_store_limits *lim,
@@ -267,7 +284,8 @@ struct hl_store_ops {
 	int (*invite)(struct hl_store *st, const char *handle,
 	    const uint8_t code_hash[HL_SECRET_HASH], int64_t now,
 	    int64_t expires, char *cause);
-	/* HL_ENOTFOUND when handle has no active account. */
+	/* Also deletes the handle's unused codes. HL_ENOTFOUND when handle
+	 * has no active account. */
 	int (*revoke)(struct hl_store *st, const char *handle, int64_t now,
 	    struct hl_store_revoke *out, char *cause);
 	/* *out is the caller's (free()). */

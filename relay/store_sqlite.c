@@ -22,12 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define HOUR_MS 3600000LL
 #define PURGE_CHUNK 256
 #define PURGE_ROUNDS 4096
 
-static const char schema_sql[] =
+/* Version 1, as it was first created; later versions are migrations from
+ * it, run by init in one transaction. */
+static const char schema_v1[] =
 	/* AUTOINCREMENT: an id names one account forever, so nothing keyed
 	 * by it (a parked long-poll, a rate bucket) can reach the next
 	 * account that enrols under a revoked handle. */
@@ -108,6 +110,26 @@ static const char schema_sql[] =
 	" UPDATE accounts SET queued = queued - 1 WHERE id = OLD.recipient;"
 	" END;";
 
+/* Version 2: whether an account has ever authenticated a request, and
+ * which account a used code created (so that a registration whose answer
+ * was lost can be retried; account ids are never reused, so a stale id
+ * finds nothing); one sender's share of a queue is counted by index; and
+ * codes left unused by a handle that has an account are retired. */
+static const char schema_v2[] =
+	"ALTER TABLE accounts ADD COLUMN first_auth INTEGER;"
+	"ALTER TABLE codes ADD COLUMN account INTEGER;"
+	"CREATE INDEX queue_pair ON queue(recipient, sender) WHERE kind = 0;"
+	"UPDATE codes SET used ="
+	" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+	" WHERE used IS NULL AND handle IN"
+	" (SELECT handle FROM accounts WHERE revoked IS NULL);";
+
+/* migrations[v] takes a store from version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+	schema_v1,
+	schema_v2,
+};
+
 enum sql {
 	S_AUTH,
 	S_ACTIVE,
@@ -118,6 +140,12 @@ enum sql {
 	S_GAUGES,
 	S_CODES_FOR,
 	S_CODE_USE,
+	S_CODES_RETIRE,
+	S_CODES_DROP,
+	S_REISSUE_ACCOUNT,
+	S_TOKEN_REPLACE,
+	S_MARK_USED,
+	S_SENDER_QUEUED,
 	S_ACCOUNT_BY_HANDLE,
 	S_ACCOUNT_DELETE,
 	S_ACCOUNT_INSERT,
@@ -157,7 +185,8 @@ enum sql {
 	"name, organisation, country, role, languages, timezone, alternate"
 
 static const char *const sql_text[NSQL] = {
-	[S_AUTH] = "SELECT id, handle, device_id, token_hash FROM accounts"
+	[S_AUTH] = "SELECT id, handle, device_id, token_hash,"
+	    " first_auth IS NULL FROM accounts"
 	    " WHERE token_hash = ?1 AND revoked IS NULL",
 	[S_ACTIVE] = "SELECT 1 FROM accounts WHERE id = ?1 AND revoked IS NULL",
 	[S_FETCH] = "SELECT qid, kind, peer, peer_device, msg_id, type, body,"
@@ -174,9 +203,20 @@ static const char *const sql_text[NSQL] = {
 	    " ORDER BY handle LIMIT ?2",
 	[S_GAUGES] = "SELECT coalesce(sum(queued), 0),"
 	    " coalesce(sum(revoked IS NULL), 0) FROM accounts",
-	[S_CODES_FOR] = "SELECT id, code_hash, expires, used FROM codes"
-	    " WHERE handle = ?1",
-	[S_CODE_USE] = "UPDATE codes SET used = ?2 WHERE id = ?1",
+	[S_CODES_FOR] = "SELECT id, code_hash, expires, used, account"
+	    " FROM codes WHERE handle = ?1",
+	[S_CODE_USE] = "UPDATE codes SET used = ?2, account = ?3 WHERE id = ?1",
+	[S_CODES_RETIRE] = "UPDATE codes SET used = ?2 WHERE handle = ?1"
+	    " AND used IS NULL",
+	[S_CODES_DROP] = "DELETE FROM codes WHERE handle = ?1 AND used IS NULL",
+	[S_REISSUE_ACCOUNT] = "SELECT handle, identity_key, registration_id,"
+	    " created, first_auth IS NULL, revoked IS NULL FROM accounts"
+	    " WHERE id = ?1",
+	[S_TOKEN_REPLACE] = "UPDATE accounts SET token_hash = ?2 WHERE id = ?1",
+	[S_MARK_USED] = "UPDATE accounts SET first_auth = coalesce(first_auth,"
+	    " ?3) WHERE id = ?1 AND token_hash = ?2 AND revoked IS NULL",
+	[S_SENDER_QUEUED] = "SELECT count(*) FROM queue WHERE recipient = ?1"
+	    " AND sender = ?2 AND kind = 0",
 	[S_ACCOUNT_BY_HANDLE] = "SELECT id, revoked IS NOT NULL FROM accounts"
 	    " WHERE handle = ?1",
 	[S_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = ?1",
@@ -409,22 +449,28 @@ schema(struct sqlite_store *ss, int create, char *cause)
 		return hl_fail(cause, HL_EDB,
 		    "%s: schema version %d is newer than this relay knows (%d)",
 		    ss->path, version, SCHEMA_VERSION);
-	if (!create)
+	if (!create && version == 0)
 		return hl_fail(cause, HL_ENOTFOUND,
 		    "%s: not initialised; run 'hotline-relay init'", ss->path);
+	if (!create)
+		return hl_fail(cause, HL_EDB,
+		    "%s: schema version %d is older than this relay's (%d); run "
+		    "'hotline-relay init' to upgrade it", ss->path, version,
+		    SCHEMA_VERSION);
 	int rc = hl_db_begin(ss->writer.db);
 	if (rc != 0)
 		return hl_fail(cause, rc, "%s: cannot start a transaction",
 		    ss->path);
-	rc = hl_db_exec(ss->writer.db, schema_sql, cause);
+	for (int v = version; rc == 0 && v < SCHEMA_VERSION; v++)
+		rc = hl_db_exec(ss->writer.db, migrations[v], cause);
 	if (rc == 0)
 		rc = hl_db_set_user_version(ss->writer.db, SCHEMA_VERSION);
 	if (rc == 0)
 		rc = hl_db_commit(ss->writer.db);
 	if (rc != 0) {
 		hl_db_rollback(ss->writer.db);
-		return hl_fail(cause, HL_EDB, "%s: cannot create the schema",
-		    ss->path);
+		return hl_fail(cause, HL_EDB, "%s: cannot %s the schema",
+		    ss->path, version == 0 ? "create" : "upgrade");
 	}
 	return 0;
 }
@@ -531,6 +577,7 @@ row_account(sqlite3_stmt *s, const uint8_t token_hash[HL_SECRET_HASH],
 	out->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, out->handle, sizeof out->handle);
 	out->device_id = (uint32_t)sqlite3_column_int64(s, 2);
+	out->first_use = sqlite3_column_int(s, 4);
 	return 0;
 }
 
@@ -923,11 +970,19 @@ bind_profile(sqlite3_stmt *s, int first, const struct hl_store_profile *p)
 	return rc;
 }
 
-/* The unused, unexpired code for handle whose hash matches; every stored
- * hash is compared in constant time. */
+/* The code of handle whose hash matches, in any state. */
+struct code_match {
+	int64_t id;
+	int64_t expires;
+	int used;
+	int64_t account;           /* the account it created; 0: none */
+};
+
+/* Every stored hash of the handle is compared, in constant time, so the
+ * time taken does not tell how close a guess came. */
 static int
 find_code(struct conn *c, const char *handle,
-    const uint8_t code_hash[HL_SECRET_HASH], int64_t now, int64_t *code_id,
+    const uint8_t code_hash[HL_SECRET_HASH], struct code_match *m,
     char *cause)
 {
 	int err = 0;
@@ -939,13 +994,13 @@ find_code(struct conn *c, const char *handle,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const void *h = sqlite3_column_blob(s, 1);
 		if (h == NULL || sqlite3_column_bytes(s, 1) != HL_SECRET_HASH ||
-		    sodium_memcmp(h, code_hash, HL_SECRET_HASH) != 0)
+		    sodium_memcmp(h, code_hash, HL_SECRET_HASH) != 0 || found)
 			continue;
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL &&
-		    sqlite3_column_int64(s, 2) > now) {
-			*code_id = sqlite3_column_int64(s, 0);
-			found = 1;
-		}
+		found = 1;
+		m->id = sqlite3_column_int64(s, 0);
+		m->expires = sqlite3_column_int64(s, 2);
+		m->used = sqlite3_column_type(s, 3) != SQLITE_NULL;
+		m->account = col_id(s, 4);
 	}
 	finish(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -956,16 +1011,68 @@ find_code(struct conn *c, const char *handle,
 	return 0;
 }
 
+/* A used code again: a retry of the registration it made, if the answer
+ * can only have been lost (see store.h); anything else is HL_ECODE. */
+static int
+reissue_in_op(struct conn *c, const struct hl_store_registration *reg,
+    const struct code_match *m, int64_t now, int *reissued, char *cause)
+{
+	int err = 0, ret = 0;
+	if (m->account <= 0)
+		return hl_fail(cause, HL_ECODE,
+		    "the enrollment code is not valid for this handle");
+	sqlite3_stmt *s = stmt(c, S_REISSUE_ACCOUNT, &err, cause);
+	if (s == NULL)
+		return err;
+	sqlite3_bind_int64(s, 1, m->account);
+	int rc = sqlite3_step(s);
+	int same = 0;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *handle = sqlite3_column_text(s, 0);
+		const void *ik = sqlite3_column_blob(s, 1);
+		same = handle != NULL &&
+		    strcmp((const char *)handle, reg->handle) == 0 &&
+		    ik != NULL &&
+		    sqlite3_column_bytes(s, 1) == HL_STORE_KEY_LEN &&
+		    sodium_memcmp(ik, reg->identity_key,
+		    HL_STORE_KEY_LEN) == 0 &&
+		    sqlite3_column_int64(s, 2) == reg->registration_id &&
+		    sqlite3_column_int64(s, 3) > now - HOUR_MS &&
+		    sqlite3_column_int(s, 4) == 1 &&
+		    sqlite3_column_int(s, 5) == 1;
+	}
+	finish(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(c, rc, cause);
+	if (!same)
+		return hl_fail(cause, HL_ECODE,
+		    "the enrollment code is not valid for this handle");
+	if ((s = stmt(c, S_TOKEN_REPLACE, &err, cause)) == NULL)
+		return err;
+	sqlite3_bind_int64(s, 1, m->account);
+	bind_blob(s, 2, reg->token_hash, HL_SECRET_HASH);
+	if ((ret = step_done(c, s, cause)) != 0)
+		return ret;
+	if (reissued != NULL)
+		*reissued = 1;
+	return 0;
+}
+
 static int
 register_in_op(struct conn *c, const struct hl_store_registration *reg,
-    int64_t now, char *cause)
+    int64_t now, int *reissued, char *cause)
 {
-	int64_t code_id = 0;
+	struct code_match code;
+	memset(&code, 0, sizeof code);
 	int err = 0;
-	int ret = find_code(c, reg->handle, reg->code_hash, now, &code_id,
-	    cause);
+	int ret = find_code(c, reg->handle, reg->code_hash, &code, cause);
 	if (ret != 0)
 		return ret;
+	if (code.used)
+		return reissue_in_op(c, reg, &code, now, reissued, cause);
+	if (code.expires <= now)
+		return hl_fail(cause, HL_ECODE,
+		    "the enrollment code is not valid for this handle");
 	sqlite3_stmt *s = stmt(c, S_ACCOUNT_BY_HANDLE, &err, cause);
 	if (s == NULL)
 		return err;
@@ -1026,20 +1133,63 @@ register_in_op(struct conn *c, const struct hl_store_registration *reg,
 		return ret;
 	if ((s = stmt(c, S_CODE_USE, &err, cause)) == NULL)
 		return err;
-	sqlite3_bind_int64(s, 1, code_id);
+	sqlite3_bind_int64(s, 1, code.id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, account);
+	if ((ret = step_done(c, s, cause)) != 0)
+		return ret;
+	/* Other codes issued for the handle must not outlive the
+	 * registration: one could enrol the handle again after a revoke. */
+	if ((s = stmt(c, S_CODES_RETIRE, &err, cause)) == NULL)
+		return err;
+	bind_text(s, 1, reg->handle);
 	sqlite3_bind_int64(s, 2, now);
 	return step_done(c, s, cause);
 }
 
 static int
 sqlite_register(struct hl_store *st, const struct hl_store_registration *reg,
-    int64_t now, char *cause)
+    int64_t now, int *reissued, char *cause)
+{
+	struct conn *c = &impl(st)->writer;
+	if (reissued != NULL)
+		*reissued = 0;
+	int ret = op_begin(c, cause);
+	if (ret != 0)
+		return ret;
+	ret = op_end(c, register_in_op(c, reg, now, reissued, cause));
+	if (ret != 0 && reissued != NULL)
+		*reissued = 0;
+	return ret;
+}
+
+static int
+mark_in_op(struct conn *c, int64_t account,
+    const uint8_t token_hash[HL_SECRET_HASH], int64_t now, char *cause)
+{
+	int err = 0;
+	sqlite3_stmt *s = stmt(c, S_MARK_USED, &err, cause);
+	if (s == NULL)
+		return err;
+	sqlite3_bind_int64(s, 1, account);
+	bind_blob(s, 2, token_hash, HL_SECRET_HASH);
+	sqlite3_bind_int64(s, 3, now);
+	int ret = step_done(c, s, cause);
+	if (ret == 0 && sqlite3_changes(c->db) != 1)
+		ret = hl_fail(cause, HL_EAUTH,
+		    "the account was revoked or its token replaced");
+	return ret;
+}
+
+static int
+sqlite_mark_used(struct hl_store *st, int64_t account,
+    const uint8_t token_hash[HL_SECRET_HASH], int64_t now, char *cause)
 {
 	struct conn *c = &impl(st)->writer;
 	int ret = op_begin(c, cause);
 	if (ret != 0)
 		return ret;
-	return op_end(c, register_in_op(c, reg, now, cause));
+	return op_end(c, mark_in_op(c, account, token_hash, now, cause));
 }
 
 static int
@@ -1357,6 +1507,21 @@ queue_in_op(struct conn *c, const struct hl_store_envelope *env, int64_t now,
 	if (queued >= lim->max_queue_per_recipient)
 		return hl_fail(cause, HL_EQUEUEFULL,
 		    "the queue of '%s' is full", env->to);
+	if (lim->max_queue_per_sender > 0) {
+		if ((s = stmt(c, S_SENDER_QUEUED, &err, cause)) == NULL)
+			return err;
+		sqlite3_bind_int64(s, 1, recipient);
+		sqlite3_bind_int64(s, 2, env->sender);
+		rc = sqlite3_step(s);
+		int64_t mine = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		finish(s);
+		if (rc != SQLITE_ROW)
+			return fail_db(c, rc, cause);
+		if (mine >= lim->max_queue_per_sender)
+			return hl_fail(cause, HL_EQUEUEFULL,
+			    "the queue of '%s' holds %lld messages from you, "
+			    "your share of it", env->to, (long long)mine);
+	}
 
 	struct queue_row row = {
 		.recipient = recipient, .kind = HL_STORE_MESSAGE,
@@ -1750,7 +1915,11 @@ revoke_in_tx(struct conn *c, const char *handle, int64_t now,
 		if ((ret = step_done(c, s, cause)) != 0)
 			return ret;
 	}
-	return 0;
+	/* A code still pending for the handle would enrol it again. */
+	if ((s = stmt(c, S_CODES_DROP, &err, cause)) == NULL)
+		return err;
+	bind_text(s, 1, handle);
+	return step_done(c, s, cause);
 }
 
 static int
@@ -1911,6 +2080,7 @@ const struct hl_store_ops hl_store_sqlite_ops = {
 	.batch_commit = sqlite_batch_commit,
 	.batch_rollback = sqlite_batch_rollback,
 	.register_account = sqlite_register,
+	.mark_used = sqlite_mark_used,
 	.upload_keys = sqlite_upload_keys,
 	.take_bundle = sqlite_take_bundle,
 	.update_profile = sqlite_update_profile,

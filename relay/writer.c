@@ -34,7 +34,8 @@ apply(struct hl_writer *wr, struct hl_write *w, int64_t now)
 	w->cause[0] = '\0';
 	switch (w->kind) {
 	case HL_WRITE_REGISTER:
-		w->rc = st->ops->register_account(st, w->reg, now, w->cause);
+		w->rc = st->ops->register_account(st, w->reg, now,
+		    &w->reissued, w->cause);
 		break;
 	case HL_WRITE_KEYS:
 		w->rc = st->ops->upload_keys(st, w->account, w->keys, lim,
@@ -55,6 +56,10 @@ apply(struct hl_writer *wr, struct hl_write *w, int64_t now)
 	case HL_WRITE_ACK:
 		w->rc = st->ops->ack(st, w->account, w->qids, w->nqids,
 		    &w->deleted, w->cause);
+		break;
+	case HL_WRITE_MARK_USED:
+		w->rc = st->ops->mark_used(st, w->account, w->token_hash, now,
+		    w->cause);
 		break;
 	default:
 		w->rc = hl_fail(w->cause, HL_EINVAL, "unknown write");
@@ -86,7 +91,9 @@ run_batch(struct hl_writer *wr, struct hl_write *list, size_t n)
 		rc = st->ops->batch_commit(st, cause);
 	}
 	if (rc != 0) {
-		hl_log(HL_LOG_ERROR, "commit", "writes=%zu error=%d", n, rc);
+		char q[HL_LOG_VALUE_MAX];
+		hl_log(HL_LOG_ERROR, "commit", "writes=%zu error=%d cause=%s", n,
+		    rc, hl_log_quote(cause, q));
 		for (struct hl_write *w = list; w != NULL; w = w->next) {
 			int lost = w->rc == 0 || w->rc == HL_EDB ||
 			    w->rc == HL_EBUSY;
@@ -174,8 +181,9 @@ writer_main(void *arg)
 				wr->tail = NULL;
 			last->next = NULL;
 		}
+		int stopping = wr->stopping;
 		pthread_mutex_unlock(&wr->lock);
-		if (!wr->stopping && hl_mono_ms() >= next_purge) {
+		if (!stopping && hl_mono_ms() >= next_purge) {
 			run_purge(wr);
 			next_purge = hl_mono_ms() + wr->cfg.purge_interval_ms;
 		}

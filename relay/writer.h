@@ -26,6 +26,7 @@ enum hl_write_kind {
 	HL_WRITE_PROFILE,
 	HL_WRITE_MESSAGE,
 	HL_WRITE_ACK,
+	HL_WRITE_MARK_USED,            /* an account's first authentication */
 };
 
 struct hl_write {
@@ -40,6 +41,7 @@ struct hl_write {
 	const struct hl_store_envelope *env;
 	const int64_t *qids;
 	size_t nqids;
+	const uint8_t *token_hash;             /* mark used */
 
 	/* results */
 	int rc;                                /* 0 or HL_E... */
@@ -50,6 +52,7 @@ struct hl_write {
 	struct hl_store_entry entry;             /* profile */
 	struct hl_store_accepted accepted;           /* message */
 	int64_t deleted;                       /* ack */
+	int reissued;                          /* register: a retry */
 
 	void (*done)(struct hl_write *w, void *arg);
 	void *arg;

@@ -1,7 +1,9 @@
 /* Accounts through the real relay: registration with good, wrong, used,
- * expired and malformed codes; bearer-token failures; revocation while
- * serving (the token stops at once, queued messages become notices);
- * keys, profile and directory; and the command line's exit codes. */
+ * expired and malformed codes; a registration whose answer was lost,
+ * retried; codes retired by a registration; bearer-token failures;
+ * revocation while serving (the token stops at once, queued messages
+ * become notices); keys, profile and directory; and the command line's
+ * exit codes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include "tests/lib/hl_testrelay.h"
 
 #define KEY "BRERERERERERERERERERERERERERERERERERERERERER"
+#define KEY2 "BSIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIi"
 #define SIG "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIi" \
 	"IiIiIiIiIiIiIiIiIiIiIg=="
 
@@ -52,18 +55,18 @@ field(json_t *obj, const char *key)
 	return s ? s : "";
 }
 
-/* Posts a registration for handle with code; returns the status and, on
- * 201, the token. */
+/* Posts a registration for handle with code, as identity key and
+ * registration id; returns the status and, on 201, the token. */
 static long
-register_with(const char *handle, const char *code, char *token,
-    char *error)
+register_as(const char *handle, const char *code, const char *identity,
+    int registration_id, char *token, char *error)
 {
 	char body[1024];
 	snprintf(body, sizeof body, "{\"handle\":\"%s\",\"code\":\"%s\","
-	    "\"identity_key\":\"%s\",\"registration_id\":77,\"device_id\":1,"
+	    "\"identity_key\":\"%s\",\"registration_id\":%d,\"device_id\":1,"
 	    "\"signed_prekey\":{\"id\":1,\"key\":\"%s\",\"signature\":\"%s\"},"
 	    "\"prekeys\":[{\"id\":1,\"key\":\"%s\"}],\"profile\":{\"name\":\"x\"}}",
-	    handle, code, KEY, KEY, SIG, KEY);
+	    handle, code, identity, registration_id, KEY, SIG, KEY);
 	struct hl_test_http res;
 	hl_test_api(&relay, "POST", "/v1/accounts", body, NULL, &res);
 	long status = res.status;
@@ -74,6 +77,24 @@ register_with(const char *handle, const char *code, char *token,
 		snprintf(token, 65, "%s", field(j, "token"));
 		json_decref(j);
 	}
+	hl_test_http_free(&res);
+	return status;
+}
+
+static long
+register_with(const char *handle, const char *code, char *token,
+    char *error)
+{
+	return register_as(handle, code, KEY, 77, token, error);
+}
+
+/* The status of GET /v1/keys with token. */
+static long
+keys_status(const char *token)
+{
+	struct hl_test_http res;
+	hl_test_api(&relay, "GET", "/v1/keys", NULL, token, &res);
+	long status = res.status;
 	hl_test_http_free(&res);
 	return status;
 }
@@ -103,7 +124,8 @@ test_registration_codes(void **state)
 	typed[o] = '\0';
 	assert_int_equal(register_with("reg.one", typed, token, NULL), 201);
 	assert_int_equal(strlen(token), 64);
-	/* Used. */
+	/* Used, by an account that has used its token since. */
+	assert_int_equal(keys_status(token), 200);
 	assert_int_equal(register_with("reg.one", code, NULL, err), 403);
 	assert_string_equal(err, "invalid_code");
 	/* Expired: a code valid for one second, tried after it. */
@@ -112,19 +134,71 @@ test_registration_codes(void **state)
 	hl_test_sleep_ms(1500);
 	assert_int_equal(register_with("reg.three", brief, NULL, err), 403);
 	assert_string_equal(err, "invalid_code");
-	/* Two codes for one handle: the second finds the handle taken. */
-	char c1[64], c2[64];
+	/* Two codes for one handle: the registration retires the second,
+	 * which stays refused after a revoke. */
+	char c1[64], c2[64], c3[64];
 	assert_int_equal(hl_test_relay_invite(&relay, "reg.four", NULL, c1), 0);
 	assert_int_equal(hl_test_relay_invite(&relay, "reg.four", NULL, c2), 0);
 	assert_int_equal(register_with("reg.four", c1, NULL, NULL), 201);
-	assert_int_equal(register_with("reg.four", c2, NULL, err), 409);
-	assert_string_equal(err, "handle_taken");
-	/* invite refuses a handle that has an account. */
+	assert_int_equal(register_with("reg.four", c2, NULL, err), 403);
+	assert_string_equal(err, "invalid_code");
 	char out[256], errout[512];
+	const char *revoke[] = { "revoke", "reg.five", NULL };
+	assert_int_equal(hl_test_relay_invite(&relay, "reg.five", NULL, c1), 0);
+	assert_int_equal(hl_test_relay_invite(&relay, "reg.five", NULL, c2), 0);
+	assert_int_equal(register_with("reg.five", c1, NULL, NULL), 201);
+	assert_int_equal(hl_test_relay_cmd(&relay, out, sizeof out, errout,
+	    sizeof errout, revoke), 0);
+	assert_int_equal(register_with("reg.five", c2, NULL, err), 403);
+	assert_string_equal(err, "invalid_code");
+	assert_int_equal(hl_test_relay_invite(&relay, "reg.five", NULL, c3), 0);
+	assert_int_equal(register_with("reg.five", c3, NULL, NULL), 201);
+	/* invite refuses a handle that has an account. */
 	const char *args[] = { "invite", "reg.four", NULL };
 	assert_int_equal(hl_test_relay_cmd(&relay, out, sizeof out, errout,
 	    sizeof errout, args), 1);
 	assert_non_null(strstr(errout, "already has an active account"));
+}
+
+static void
+test_registration_retry(void **state)
+{
+	(void)state;
+	char code[64], lost[65], token[65], again[65], err[64];
+	assert_int_equal(hl_test_relay_invite(&relay, "retry.a", NULL, code), 0);
+	/* The answer to this one is lost on its way. */
+	assert_int_equal(register_with("retry.a", code, lost, NULL), 201);
+	/* Someone else with the code cannot take the account over. */
+	assert_int_equal(register_as("retry.a", code, KEY2, 77, NULL, err), 403);
+	assert_string_equal(err, "invalid_code");
+	assert_int_equal(register_as("retry.a", code, KEY, 78, NULL, err), 403);
+	/* The same registration again gets a new token; the lost one, which
+	 * nobody saw, no longer works. */
+	assert_int_equal(register_with("retry.a", code, token, NULL), 201);
+	assert_int_equal(strlen(token), 64);
+	assert_string_not_equal(token, lost);
+	assert_int_equal(keys_status(lost), 401);
+	/* A client that got both answers uses the last; retried again
+	 * before any use, the same holds. */
+	assert_int_equal(register_with("retry.a", code, again, NULL), 201);
+	assert_int_equal(keys_status(token), 401);
+	assert_int_equal(keys_status(again), 200);
+	/* Once the account has authenticated a request, no more. */
+	assert_int_equal(register_with("retry.a", code, NULL, err), 403);
+	assert_string_equal(err, "invalid_code");
+	assert_int_equal(keys_status(again), 200);
+	/* The directory has one account for the handle. */
+	struct hl_test_http res;
+	hl_test_api(&relay, "GET", "/v1/directory?q=retry.a", NULL, again, &res);
+	assert_int_equal(res.status, 200);
+	json_t *j = hl_test_http_json(&res);
+	assert_int_equal(json_array_size(json_object_get(j, "entries")), 1);
+	json_decref(j);
+	hl_test_http_free(&res);
+	static char log[1 << 20];
+	assert_int_equal(hl_test_read_file(relay.log, log, sizeof log), 0);
+	assert_non_null(strstr(log, "event=account_registered handle=retry.a "
+	    "retry=reissued"));
 }
 
 static void
@@ -425,6 +499,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registration_codes),
+		cmocka_unit_test(test_registration_retry),
 		cmocka_unit_test(test_auth_failures),
 		cmocka_unit_test(test_revoke_while_serving),
 		cmocka_unit_test(test_keys_profile_directory),

@@ -1,7 +1,8 @@
 /* Limits from relay.ini through the real relay: messages per minute per
  * account and registrations per hour per address answer 429 with
- * Retry-After; a full recipient queue answers 429 queue_full; /metrics
- * counts what happened. */
+ * Retry-After; a full recipient queue, or one sender's full share of it,
+ * answers 429 queue_full; fetches in progress per account are capped;
+ * /metrics counts what happened. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,8 @@ group_setup(void **state)
 		return -1;
 	hl_test_relay_set(&relay, "limits", "rate_per_minute", "5");
 	hl_test_relay_set(&relay, "limits", "max_queue_per_recipient", "3");
+	hl_test_relay_set(&relay, "limits", "max_queue_per_sender", "2");
+	hl_test_relay_set(&relay, "server", "max_fetches_per_account", "2");
 	hl_test_relay_set(&relay, "limits", "register_rate_per_hour", "4");
 	if (hl_test_relay_start(&relay) != 0)
 		return -1;
@@ -70,13 +74,19 @@ test_queue_full_then_rate(void **state)
 {
 	(void)state;
 	char code[64], retry[32];
-	/* b's queue holds 3. */
-	for (int i = 0; i < 3; i++)
+	/* b's queue holds 3, at most 2 of them from one sender. */
+	for (int i = 0; i < 2; i++)
 		assert_int_equal(send_one(&acct_a, "lim.b", code, retry), 202);
 	assert_int_equal(send_one(&acct_a, "lim.b", code, retry), 429);
 	assert_string_equal(code, "queue_full");
 	assert_true(strtol(retry, NULL, 10) >= 1);
-	/* Five a minute: the fifth goes elsewhere, the sixth is refused. */
+	/* Another sender has its own share, up to the queue's size. */
+	assert_int_equal(send_one(&acct_c, "lim.b", code, retry), 202);
+	assert_int_equal(send_one(&acct_c, "lim.b", code, retry), 429);
+	assert_string_equal(code, "queue_full");
+	/* Five a minute (refused attempts count): a's fourth and fifth go
+	 * elsewhere, the sixth is refused. */
+	assert_int_equal(send_one(&acct_a, "lim.c", code, retry), 202);
 	assert_int_equal(send_one(&acct_a, "lim.c", code, retry), 202);
 	assert_int_equal(send_one(&acct_a, "lim.c", code, retry), 429);
 	assert_string_equal(code, "rate_limited");
@@ -90,6 +100,79 @@ test_queue_full_then_rate(void **state)
 	assert_int_equal(hl_test_api_ack_all(&relay, &acct_b, got), 3);
 	json_decref(got);
 	assert_int_equal(send_one(&acct_c, "lim.b", code, retry), 202);
+}
+
+struct held_fetch {
+	pthread_t thread;
+	long status;
+	size_t n;
+};
+
+static void *
+held_fetch_main(void *arg)
+{
+	struct held_fetch *h = arg;
+	json_t *got = NULL;
+	h->status = hl_test_api_fetch(&relay, &acct_a, 20, &got);
+	h->n = json_array_size(json_object_get(got, "messages"));
+	json_decref(got);
+	return NULL;
+}
+
+/* hotline_waiting_fetches from /metrics, or -1. */
+static long
+waiting_fetches(void)
+{
+	struct hl_test_http res;
+	hl_test_api(&relay, "GET", "/metrics", NULL, NULL, &res);
+	const char *p = res.body ? strstr(res.body,
+	    "\nhotline_waiting_fetches ") : NULL;
+	long n = p ? strtol(p + 25, NULL, 10) : -1;
+	hl_test_http_free(&res);
+	return n;
+}
+
+static void
+test_fetches_per_account(void **state)
+{
+	(void)state;
+	/* a's queue is emptied first: what c sent it in the last test. */
+	json_t *got;
+	assert_int_equal(hl_test_api_fetch(&relay, &acct_a, 0, &got), 200);
+	hl_test_api_ack_all(&relay, &acct_a, got);
+	json_decref(got);
+	/* Two long-polls of a are held; a third fetch of a is refused, one of
+	 * b is not. */
+	struct held_fetch h[2];
+	for (int i = 0; i < 2; i++) {
+		memset(&h[i], 0, sizeof h[i]);
+		assert_int_equal(pthread_create(&h[i].thread, NULL,
+		    held_fetch_main, &h[i]), 0);
+	}
+	long long deadline = hl_test_now_ms() + 10000;
+	while (waiting_fetches() < 2 && hl_test_now_ms() < deadline)
+		hl_test_sleep_ms(20);
+	assert_int_equal(waiting_fetches(), 2);
+	struct hl_test_http res;
+	char code[64], retry[32];
+	hl_test_api(&relay, "GET", "/v1/messages", NULL, acct_a.token, &res);
+	assert_int_equal(res.status, 429);
+	assert_string_equal(hl_test_http_error(&res, code, sizeof code),
+	    "rate_limited");
+	assert_true(strtol(res.retry_after, NULL, 10) >= 1);
+	hl_test_http_free(&res);
+	assert_int_equal(hl_test_api_fetch(&relay, &acct_b, 0, &got), 200);
+	json_decref(got);
+	/* A message wakes both; their places are free again. */
+	assert_int_equal(send_one(&acct_b, "lim.a", code, retry), 202);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(h[i].thread, NULL);
+		assert_int_equal(h[i].status, 200);
+		assert_int_equal(h[i].n, 1);
+	}
+	assert_int_equal(hl_test_api_fetch(&relay, &acct_a, 0, &got), 200);
+	assert_int_equal(hl_test_api_ack_all(&relay, &acct_a, got), 1);
+	json_decref(got);
 }
 
 static void
@@ -143,6 +226,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_full_then_rate),
+		cmocka_unit_test(test_fetches_per_account),
 		cmocka_unit_test(test_registration_rate),
 		cmocka_unit_test(test_metrics),
 	};

@@ -123,6 +123,11 @@ static const struct bad_request cases[] = {
 	{ "GET", "/v1/messages?limit=0", NULL, 1, 400, "bad_request" },
 	{ "GET", "/v1/messages?limit=11", NULL, 1, 400, "bad_request" },
 	{ "GET", "/v1/messages?wait=1&wait=2", NULL, 1, 400, "bad_request" },
+	/* A parameter without "=" is not an absent one. */
+	{ "GET", "/v1/messages?wait", NULL, 1, 400, "bad_request" },
+	{ "GET", "/v1/messages?limit", NULL, 1, 400, "bad_request" },
+	{ "GET", "/v1/messages?limit=5&wait", NULL, 1, 400, "bad_request" },
+	{ "GET", "/v1/directory?q", NULL, 1, 400, "bad_request" },
 	{ "GET", "/v1/messages?since=5", NULL, 1, 400, "bad_request" },
 	{ "GET", "/v1/keys?x=1", NULL, 1, 400, "bad_request" },
 	/* routes and methods */

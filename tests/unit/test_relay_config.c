@@ -30,6 +30,15 @@ test_defaults(void **state)
 	assert_int_equal(c.threads, 4);
 	assert_int_equal(c.max_wait_s, 60);
 	assert_int_equal(c.max_fetch, 100);
+	assert_int_equal(c.max_fetch_bytes, 1048576);
+	assert_int_equal(c.max_fetches_per_account, 4);
+	assert_int_equal(c.max_connections_per_ip, 64);
+	assert_int_equal(c.ipv4_prefix, 32);
+	assert_int_equal(c.ipv6_prefix, 64);
+	assert_int_equal(c.max_pending_connections, 256);
+	assert_int_equal(c.header_timeout_ms, 10000);
+	assert_int_equal(c.max_queue_per_recipient, 10000);
+	assert_int_equal(c.max_queue_per_sender, 1000);
 	assert_false(c.metrics);
 	assert_string_equal(c.store_url, "sqlite:/var/lib/hotline-relay/relay.db");
 	assert_int_equal(c.max_message_bytes, 81920);
@@ -53,11 +62,16 @@ test_good_file(void **state)
 	    "threads = 8\n"
 	    "max_connections = 2000\n"
 	    "max_connections_per_ip = 16\n"
+	    "ipv4_prefix = 24\n"
+	    "ipv6_prefix = 56\n"
+	    "max_pending_connections = 100\n"
+	    "header_timeout = 2500ms\n"
 	    "connection_memory_kib = 64\n"
 	    "connection_timeout = 1m\n"
 	    "max_wait = 90\n"
 	    "max_fetch = 50\n"
-	    "max_fetch_bytes = 1048576\n"
+	    "max_fetch_bytes = 2097152\n"
+	    "max_fetches_per_account = 2\n"
 	    "metrics = on\n"
 	    "\n"
 	    "[store]\n"
@@ -84,15 +98,22 @@ test_good_file(void **state)
 	assert_int_equal(c.threads, 8);
 	assert_int_equal(c.max_connections, 2000);
 	assert_int_equal(c.max_connections_per_ip, 16);
+	assert_int_equal(c.ipv4_prefix, 24);
+	assert_int_equal(c.ipv6_prefix, 56);
+	assert_int_equal(c.max_pending_connections, 100);
+	assert_int_equal(c.header_timeout_ms, 2500);
 	assert_int_equal(c.connection_memory_kib, 64);
 	assert_int_equal(c.connection_timeout_s, 60);
 	assert_int_equal(c.max_wait_s, 90);
 	assert_int_equal(c.max_fetch, 50);
-	assert_int_equal(c.max_fetch_bytes, 1048576);
+	assert_int_equal(c.max_fetch_bytes, 2097152);
+	assert_int_equal(c.max_fetches_per_account, 2);
 	assert_true(c.metrics);
 	assert_string_equal(c.store_url, "sqlite:/srv/relay/data/relay.db");
 	assert_int_equal(c.max_message_bytes, 100000);
 	assert_int_equal(c.max_queue_per_recipient, 5);
+	/* One sender's share follows a queue smaller than its default. */
+	assert_int_equal(c.max_queue_per_sender, 5);
 	assert_int_equal(c.rate_per_minute, 7);
 	assert_int_equal(c.bundle_rate_per_hour, 3);
 	assert_int_equal(c.register_rate_per_hour, 4);
@@ -103,6 +124,10 @@ test_good_file(void **state)
 	assert_int_equal(hl_relay_config_parse("[limits]\nretention_days = 7\n",
 	    "relay.ini", "/", &c, cause), 0);
 	assert_int_equal(c.retention_ms, 7LL * 86400000);
+	assert_int_equal(hl_relay_config_parse("[limits]\n"
+	    "max_queue_per_recipient = 50\nmax_queue_per_sender = 50\n",
+	    "relay.ini", "/", &c, cause), 0);
+	assert_int_equal(c.max_queue_per_sender, 50);
 }
 
 static void
@@ -158,6 +183,22 @@ test_bad_lines(void **state)
 		    "max_prekeys_per_upload (100)" },
 		{ "[limits]\nmax_body_bytes = 5000\n",
 		    "relay.ini: [limits] max_body_bytes (5000) is too small" },
+		{ "[limits]\nmax_queue_per_recipient = 10\n"
+		    "max_queue_per_sender = 11\n",
+		    "relay.ini: [limits] max_queue_per_sender (11) is above "
+		    "max_queue_per_recipient (10)" },
+		{ "[server]\nipv6_prefix = 129\n",
+		    "relay.ini:2: [server] ipv6_prefix: expected an integer from "
+		    "16 to 128" },
+		{ "[server]\nipv4_prefix = 7\n",
+		    "relay.ini:2: [server] ipv4_prefix: expected an integer from "
+		    "8 to 32" },
+		{ "[server]\nheader_timeout = 500ms\n",
+		    "relay.ini:2: [server] header_timeout: expected a duration "
+		    "from 1s" },
+		{ "[server]\nmax_fetches_per_account = 0\n",
+		    "relay.ini:2: [server] max_fetches_per_account: expected an "
+		    "integer from 1" },
 		/* The first error wins, with its own line. */
 		{ "[server]\nthreads = 2\nmetrics = x\ncolour = y\n",
 		    "relay.ini:3: [server] metrics" },
@@ -311,17 +352,25 @@ test_example_file(void **state)
 	assert_int_equal(shown.threads, def.threads);
 	assert_int_equal(shown.max_connections, def.max_connections);
 	assert_int_equal(shown.max_connections_per_ip, def.max_connections_per_ip);
+	assert_int_equal(shown.ipv4_prefix, def.ipv4_prefix);
+	assert_int_equal(shown.ipv6_prefix, def.ipv6_prefix);
+	assert_int_equal(shown.max_pending_connections,
+	    def.max_pending_connections);
+	assert_int_equal(shown.header_timeout_ms, def.header_timeout_ms);
 	assert_int_equal(shown.connection_memory_kib, def.connection_memory_kib);
 	assert_int_equal(shown.connection_timeout_s, def.connection_timeout_s);
 	assert_int_equal(shown.max_wait_s, def.max_wait_s);
 	assert_int_equal(shown.max_fetch, def.max_fetch);
 	assert_int_equal(shown.max_fetch_bytes, def.max_fetch_bytes);
+	assert_int_equal(shown.max_fetches_per_account,
+	    def.max_fetches_per_account);
 	assert_int_equal(shown.metrics, def.metrics);
 	assert_string_equal(shown.store_url, def.store_url);
 	assert_int_equal(shown.max_message_bytes, def.max_message_bytes);
 	assert_int_equal(shown.max_body_bytes, def.max_body_bytes);
 	assert_int_equal(shown.max_queue_per_recipient,
 	    def.max_queue_per_recipient);
+	assert_int_equal(shown.max_queue_per_sender, def.max_queue_per_sender);
 	assert_int_equal(shown.rate_per_minute, def.rate_per_minute);
 	assert_int_equal(shown.bundle_rate_per_hour, def.bundle_rate_per_hour);
 	assert_int_equal(shown.register_rate_per_hour,
@@ -339,12 +388,17 @@ test_example_file(void **state)
 		{ "server", "allow_plain_http" }, { "server", "threads" },
 		{ "server", "max_connections" },
 		{ "server", "max_connections_per_ip" },
+		{ "server", "ipv4_prefix" }, { "server", "ipv6_prefix" },
+		{ "server", "max_pending_connections" },
+		{ "server", "header_timeout" },
+		{ "server", "max_fetches_per_account" },
 		{ "server", "connection_memory_kib" },
 		{ "server", "connection_timeout" }, { "server", "max_wait" },
 		{ "server", "max_fetch" }, { "server", "max_fetch_bytes" },
 		{ "server", "metrics" }, { "store", "url" },
 		{ "limits", "max_message_bytes" }, { "limits", "max_body_bytes" },
 		{ "limits", "max_queue_per_recipient" },
+		{ "limits", "max_queue_per_sender" },
 		{ "limits", "rate_per_minute" }, { "limits", "bundle_rate_per_hour" },
 		{ "limits", "register_rate_per_hour" },
 		{ "limits", "max_prekeys_per_upload" },

@@ -1,6 +1,8 @@
 /* The relay's store through relay/store.h, on a temporary SQLite file:
- * registration and codes, prekeys handed out once, the FIFO queue with
- * idempotent inserts, acks, purges and revocations with their notices. */
+ * registration and codes (retired by a registration, dropped by a revoke,
+ * a lost answer retried), prekeys handed out once, the FIFO queue with
+ * idempotent inserts and each sender's share, acks, purges and
+ * revocations with their notices, the schema version. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,69 @@ invite(struct fixture *f, const char *handle, int64_t now, int64_t expires,
 	    NULL), 0);
 }
 
+/* Registers handle as an identity (its key filled with identity) and a
+ * registration id; *reissued (may be NULL) tells a retry. */
+static int
+register_as(struct fixture *f, const char *handle,
+    const uint8_t code_hash[HL_SECRET_HASH], uint8_t identity,
+    uint32_t registration_id, int64_t now, uint8_t token_hash[HL_SECRET_HASH],
+    int *reissued)
+{
+	struct hl_store_registration reg;
+	memset(&reg, 0, sizeof reg);
+	snprintf(reg.handle, sizeof reg.handle, "%s", handle);
+	memcpy(reg.code_hash, code_hash, HL_SECRET_HASH);
+	char token[HL_SECRET_TOKEN_HEX + 1];
+	hl_secret_token_new(token, token_hash);
+	memcpy(reg.token_hash, token_hash, HL_SECRET_HASH);
+	fill_key(reg.identity_key, identity);
+	reg.registration_id = registration_id;
+	reg.device_id = 1;
+	reg.signed_prekey.id = 3;
+	fill_key(reg.signed_prekey.key, 0x22);
+	memset(reg.signed_prekey.signature, 0x33, HL_STORE_SIG_LEN);
+	struct hl_store_prekey key = { 100, { 0 } };
+	fill_key(key.key, 0x40);
+	reg.prekeys = &key;
+	reg.nprekeys = 1;
+	snprintf(reg.profile.name, sizeof reg.profile.name, "Duty officer");
+	begin(f);
+	int rc = f->st->ops->register_account(f->st, &reg, now, reissued, NULL);
+	commit(f);
+	return rc;
+}
+
+/* Runs sql on the database file from a connection of its own, as an
+ * older relay (or an operator) would. */
+static void
+sql(struct fixture *f, const char *text)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	char *err = NULL;
+	if (sqlite3_exec(db, text, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", text, err ? err : "?");
+	sqlite3_close(db);
+}
+
+/* One integer from the database file. */
+static int64_t
+sql_int(struct fixture *f, const char *text)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
 static int
 do_register(struct fixture *f, const char *handle,
     const uint8_t code_hash[HL_SECRET_HASH], size_t nprekeys, int64_t now,
@@ -128,7 +194,7 @@ do_register(struct fixture *f, const char *handle,
 	snprintf(reg.profile.organisation, sizeof reg.profile.organisation,
 	    "CERT");
 	begin(f);
-	int rc = f->st->ops->register_account(f->st, &reg, now, NULL);
+	int rc = f->st->ops->register_account(f->st, &reg, now, NULL, NULL);
 	commit(f);
 	return rc;
 }
@@ -208,6 +274,13 @@ test_register_codes(void **state)
 	assert_int_equal(f->st->ops->authenticate(f->st, token, &a), 0);
 	assert_string_equal(a.handle, "ee.cert");
 	assert_int_equal(a.device_id, 1);
+	assert_true(a.first_use);
+	begin(f);
+	assert_int_equal(f->st->ops->mark_used(f->st, a.id, token, T0 + 1, NULL),
+	    0);
+	commit(f);
+	assert_int_equal(f->st->ops->authenticate(f->st, token, &a), 0);
+	assert_false(a.first_use);
 	assert_int_equal(do_register(f, "ee.cert", code, 1, T0 + 2, token),
 	    HL_ECODE);
 	/* A second valid code for a handle that now has an account. */
@@ -226,7 +299,143 @@ test_handle_taken(void **state)
 	invite(f, "lv.cert", T0, T0 + DAY, c1);
 	invite(f, "lv.cert", T0, T0 + DAY, c2);
 	assert_int_equal(do_register(f, "lv.cert", c1, 1, T0, token), 0);
+	/* The registration retired the second code. */
+	assert_int_equal(do_register(f, "lv.cert", c2, 1, T0, token), HL_ECODE);
+	/* A code still pending from before codes were retired meets the
+	 * account that holds the handle. */
+	sql(f, "UPDATE codes SET used = NULL WHERE account IS NULL");
 	assert_int_equal(do_register(f, "lv.cert", c2, 1, T0, token), HL_ETAKEN);
+}
+
+static void
+test_codes_retired_and_dropped(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t c1[HL_SECRET_HASH], c2[HL_SECRET_HASH], c3[HL_SECRET_HASH];
+	uint8_t token[HL_SECRET_HASH];
+	invite(f, "ee.cert", T0, T0 + 400 * DAY, c1);
+	invite(f, "ee.cert", T0, T0 + 400 * DAY, c2);
+	invite(f, "fi.ncsc", T0, T0 + 400 * DAY, c3);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM codes WHERE used IS "
+	    "NULL"), 3);
+	assert_int_equal(do_register(f, "ee.cert", c1, 1, T0 + 1, token), 0);
+	/* Every unused code of the handle is used now; another handle's code
+	 * is not touched. */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM codes WHERE used IS "
+	    "NULL AND handle = 'ee.cert'"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM codes WHERE used IS "
+	    "NULL AND handle = 'fi.ncsc'"), 1);
+	/* After a revoke the old second code enrols nobody. */
+	struct hl_store_revoke rv;
+	assert_int_equal(f->st->ops->revoke(f->st, "ee.cert", T0 + 2, &rv, NULL),
+	    0);
+	assert_int_equal(do_register(f, "ee.cert", c2, 1, T0 + 3, token),
+	    HL_ECODE);
+	/* A code left pending (a database from before) is deleted by the
+	 * revoke. */
+	uint8_t c4[HL_SECRET_HASH];
+	invite(f, "ee.cert", T0, T0 + 400 * DAY, c4);
+	assert_int_equal(do_register(f, "ee.cert", c4, 1, T0 + 4, token), 0);
+	sql(f, "UPDATE codes SET used = NULL WHERE handle = 'ee.cert' AND "
+	    "account IS NULL");
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM codes WHERE used IS "
+	    "NULL AND handle = 'ee.cert'"), 1);
+	assert_int_equal(f->st->ops->revoke(f->st, "ee.cert", T0 + 5, &rv, NULL),
+	    0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM codes WHERE used IS "
+	    "NULL AND handle = 'ee.cert'"), 0);
+	assert_int_equal(do_register(f, "ee.cert", c2, 1, T0 + 6, token),
+	    HL_ECODE);
+	/* A fresh invite still works. */
+	uint8_t c5[HL_SECRET_HASH];
+	invite(f, "ee.cert", T0 + 6, T0 + 400 * DAY, c5);
+	assert_int_equal(do_register(f, "ee.cert", c5, 1, T0 + 7, token), 0);
+}
+
+static void
+test_register_retry(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t code[HL_SECRET_HASH], first[HL_SECRET_HASH];
+	uint8_t second[HL_SECRET_HASH], other[HL_SECRET_HASH];
+	int reissued = -1;
+	invite(f, "ee.cert", T0, T0 + DAY, code);
+	assert_int_equal(register_as(f, "ee.cert", code, 0x11, 812, T0, first,
+	    &reissued), 0);
+	assert_int_equal(reissued, 0);
+	struct hl_store_account a;
+	assert_int_equal(f->st->ops->authenticate(f->st, first, &a), 0);
+	int64_t id = a.id;
+	/* The answer was lost: the same code, identity key and registration
+	 * id get a new token; the first one is gone. */
+	assert_int_equal(register_as(f, "ee.cert", code, 0x11, 812, T0 + 1000,
+	    second, &reissued), 0);
+	assert_int_equal(reissued, 1);
+	assert_int_equal(f->st->ops->authenticate(f->st, first, &a), HL_EAUTH);
+	assert_int_equal(f->st->ops->authenticate(f->st, second, &a), 0);
+	assert_int_equal(a.id, id);
+	assert_true(a.first_use);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM accounts"), 1);
+	/* Another identity key, another registration id, or an hour after
+	 * the registration: refused alike. */
+	assert_int_equal(register_as(f, "ee.cert", code, 0x12, 812, T0 + 2000,
+	    other, &reissued), HL_ECODE);
+	assert_int_equal(reissued, 0);
+	assert_int_equal(register_as(f, "ee.cert", code, 0x11, 813, T0 + 2000,
+	    other, &reissued), HL_ECODE);
+	assert_int_equal(register_as(f, "ee.cert", code, 0x11, 812,
+	    T0 + 3600000, other, &reissued), HL_ECODE);
+	assert_int_equal(f->st->ops->authenticate(f->st, second, &a), 0);
+	/* Recording a use with a replaced token fails; with the live one it
+	 * ends the retries. */
+	begin(f);
+	assert_int_equal(f->st->ops->mark_used(f->st, id, first, T0 + 3000,
+	    NULL), HL_EAUTH);
+	assert_int_equal(f->st->ops->mark_used(f->st, id, second, T0 + 3000,
+	    NULL), 0);
+	assert_int_equal(f->st->ops->mark_used(f->st, id, second, T0 + 4000,
+	    NULL), 0);
+	commit(f);
+	assert_int_equal(sql_int(f, "SELECT first_auth FROM accounts"),
+	    T0 + 3000);
+	assert_int_equal(register_as(f, "ee.cert", code, 0x11, 812, T0 + 5000,
+	    other, &reissued), HL_ECODE);
+	assert_int_equal(f->st->ops->authenticate(f->st, second, &a), 0);
+	/* A revoked account cannot be retried into life. */
+	uint8_t code2[HL_SECRET_HASH];
+	invite(f, "fi.ncsc", T0, T0 + DAY, code2);
+	assert_int_equal(register_as(f, "fi.ncsc", code2, 0x21, 9, T0, first,
+	    &reissued), 0);
+	struct hl_store_revoke rv;
+	assert_int_equal(f->st->ops->revoke(f->st, "fi.ncsc", T0 + 10, &rv, NULL),
+	    0);
+	assert_int_equal(register_as(f, "fi.ncsc", code2, 0x21, 9, T0 + 20,
+	    other, &reissued), HL_ECODE);
+	begin(f);
+	assert_int_equal(f->st->ops->mark_used(f->st, id + 1, first, T0 + 30,
+	    NULL), HL_EAUTH);
+	commit(f);
+}
+
+static void
+test_schema_version(void **state)
+{
+	struct fixture *f = *state;
+	char cause[HL_CAUSE_MAX];
+	struct hl_store *st = NULL;
+	/* An older schema is not served; init upgrades it. */
+	hl_store_close(f->st);
+	f->st = NULL;
+	sql(f, "PRAGMA user_version = 1");
+	assert_int_equal(hl_store_open(f->url, 0, 0, &st, cause), HL_EDB);
+	assert_null(st);
+	assert_non_null(strstr(cause, "older"));
+	assert_non_null(strstr(cause, "init"));
+	sql(f, "PRAGMA user_version = 99");
+	assert_int_equal(hl_store_open(f->url, 1, 0, &st, cause), HL_EDB);
+	assert_non_null(strstr(cause, "newer"));
+	sql(f, "PRAGMA user_version = 2");
+	assert_int_equal(hl_store_open(f->url, 0, 1, &f->st, cause), 0);
 }
 
 static void
@@ -443,6 +652,63 @@ test_queue_full(void **state)
 }
 
 static void
+test_queue_per_sender(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = account(f, "ee.cert", 0);
+	int64_t b = account(f, "fi.ncsc", 0);
+	int64_t c = account(f, "lv.cert", 0);
+	f->lim.max_queue_per_recipient = 5;
+	f->lim.max_queue_per_sender = 2;
+	struct hl_store_accepted acc;
+	char cause[HL_CAUSE_MAX];
+	assert_int_equal(send_msg(f, a, "ee.cert", "fi.ncsc", ID(1), "x", T0,
+	    &acc), 0);
+	assert_int_equal(send_msg(f, a, "ee.cert", "fi.ncsc", ID(2), "x", T0,
+	    &acc), 0);
+	/* a's share of b's queue is full; b's queue is not. */
+	struct hl_store_envelope env;
+	memset(&env, 0, sizeof env);
+	env.sender = a;
+	snprintf(env.sender_handle, sizeof env.sender_handle, "ee.cert");
+	snprintf(env.to, sizeof env.to, "fi.ncsc");
+	snprintf(env.id, sizeof env.id, "%s", ID(3));
+	env.type = 3;
+	env.body = (const uint8_t *)"x";
+	env.body_len = 1;
+	hl_store_envelope_digest(&env);
+	begin(f);
+	assert_int_equal(f->st->ops->queue_message(f->st, &env, T0, &f->lim,
+	    &acc, cause), HL_EQUEUEFULL);
+	commit(f);
+	assert_non_null(strstr(cause, "from you"));
+	/* A retry of an accepted one is still answered. */
+	assert_int_equal(send_msg(f, a, "ee.cert", "fi.ncsc", ID(2), "x", T0,
+	    &acc), 0);
+	assert_true(acc.duplicate);
+	/* Others still reach b, and a still reaches others and itself. */
+	assert_int_equal(send_msg(f, c, "lv.cert", "fi.ncsc", ID(4), "x", T0,
+	    &acc), 0);
+	assert_int_equal(send_msg(f, a, "ee.cert", "lv.cert", ID(5), "x", T0,
+	    &acc), 0);
+	/* Once b acks one of a's, a may send one more. */
+	struct hl_store_fetch fe;
+	assert_int_equal(f->st->ops->fetch(f->st, b, 1, 1 << 20, &fe, NULL), 0);
+	assert_int_equal(fe.n, 1);
+	int64_t qid = fe.items[0].qid;
+	hl_store_fetch_free(&fe);
+	int64_t deleted = 0;
+	begin(f);
+	assert_int_equal(f->st->ops->ack(f->st, b, &qid, 1, &deleted, NULL), 0);
+	commit(f);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(send_msg(f, a, "ee.cert", "fi.ncsc", ID(3), "x", T0,
+	    &acc), 0);
+	assert_int_equal(send_msg(f, a, "ee.cert", "fi.ncsc", ID(7), "x", T0,
+	    &acc), HL_EQUEUEFULL);
+}
+
+static void
 test_purge_notices(void **state)
 {
 	struct fixture *f = *state;
@@ -648,6 +914,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_register_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_codes_retired_and_dropped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_retry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_prekeys_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_keys, setup, teardown),
@@ -655,6 +927,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_per_sender, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_purge_notices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_notices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_directory, setup,
