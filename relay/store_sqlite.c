@@ -363,6 +363,30 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
+/* The account holding handle: 1 with *id and *revoked when there is one,
+ * 0 when none, < 0 on a database error. */
+static int
+account_by_handle(struct conn *c, const char *handle, int64_t *id,
+    int *revoked, char *cause)
+{
+	int err = 0;
+	sqlite3_stmt *s = stmt(c, S_ACCOUNT_BY_HANDLE, &err, cause);
+	if (s == NULL)
+		return err;
+	bind_text(s, 1, handle);
+	int rc = sqlite3_step(s);
+	*id = 0;
+	*revoked = 0;
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*revoked = sqlite3_column_int(s, 1);
+	}
+	finish(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(c, rc, cause);
+	return rc == SQLITE_ROW;
+}
+
 static int
 bind_blob(sqlite3_stmt *s, int i, const void *v, size_t n)
 {
@@ -1073,24 +1097,16 @@ register_in_op(struct conn *c, const struct hl_store_registration *reg,
 	if (code.expires <= now)
 		return hl_fail(cause, HL_ECODE,
 		    "the enrollment code is not valid for this handle");
-	sqlite3_stmt *s = stmt(c, S_ACCOUNT_BY_HANDLE, &err, cause);
-	if (s == NULL)
-		return err;
-	bind_text(s, 1, reg->handle);
-	int rc = sqlite3_step(s);
-	int64_t old = 0;
-	int old_revoked = 0;
-	if (rc == SQLITE_ROW) {
-		old = sqlite3_column_int64(s, 0);
-		old_revoked = sqlite3_column_int(s, 1);
-	}
-	finish(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail_db(c, rc, cause);
-	if (rc == SQLITE_ROW && !old_revoked)
+	int64_t old;
+	int old_revoked;
+	sqlite3_stmt *s;
+	int rc = account_by_handle(c, reg->handle, &old, &old_revoked, cause);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && !old_revoked)
 		return hl_fail(cause, HL_ETAKEN, "'%s' already has an account",
 		    reg->handle);
-	if (rc == SQLITE_ROW) {
+	if (rc == 1) {
 		/* A revoked account gives its handle to the new enrollment;
 		 * its keys and bookkeeping go with it. */
 		if ((s = stmt(c, S_ACCOUNT_DELETE, &err, cause)) == NULL)
@@ -1792,16 +1808,13 @@ invite_in_tx(struct conn *c, const char *handle,
     char *cause)
 {
 	int err = 0;
-	sqlite3_stmt *s = stmt(c, S_ACCOUNT_BY_HANDLE, &err, cause);
-	if (s == NULL)
-		return err;
-	bind_text(s, 1, handle);
-	int rc = sqlite3_step(s);
-	int active = rc == SQLITE_ROW && sqlite3_column_int(s, 1) == 0;
-	finish(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail_db(c, rc, cause);
-	if (active)
+	int64_t id;
+	int revoked;
+	sqlite3_stmt *s;
+	int rc = account_by_handle(c, handle, &id, &revoked, cause);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && !revoked)
 		return hl_fail(cause, HL_ETAKEN,
 		    "'%s' already has an active account; revoke it first",
 		    handle);
@@ -1832,21 +1845,13 @@ revoke_in_tx(struct conn *c, const char *handle, int64_t now,
     struct hl_store_revoke *out, char *cause)
 {
 	int err = 0, ret;
-	sqlite3_stmt *s = stmt(c, S_ACCOUNT_BY_HANDLE, &err, cause);
-	if (s == NULL)
-		return err;
-	bind_text(s, 1, handle);
-	int rc = sqlite3_step(s);
-	int64_t account = 0;
-	int revoked = 0;
-	if (rc == SQLITE_ROW) {
-		account = sqlite3_column_int64(s, 0);
-		revoked = sqlite3_column_int(s, 1);
-	}
-	finish(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail_db(c, rc, cause);
-	if (rc == SQLITE_DONE || revoked)
+	int64_t account;
+	int revoked;
+	sqlite3_stmt *s;
+	int rc = account_by_handle(c, handle, &account, &revoked, cause);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || revoked)
 		return hl_fail(cause, HL_ENOTFOUND,
 		    "'%s' has no active account", handle);
 	if ((s = stmt(c, S_REVOKE, &err, cause)) == NULL)
