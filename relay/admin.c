@@ -57,17 +57,27 @@ hl_relay_cmd_init(const struct hl_relay_cli *cli)
 	return HL_RELAY_EXIT_OK;
 }
 
+/* The HANDLE argument of invite and revoke: says what is wrong when it is
+ * not a handle. */
+static int
+handle_arg_ok(const struct hl_relay_cli *cli, const char *handle)
+{
+	char cause[HL_CAUSE_MAX];
+	if (hl_handle_valid(handle))
+		return 1;
+	snprintf(cause, sizeof cause, "'%.64s' is not a handle "
+	    "([a-z0-9][a-z0-9.-]{1,62})", handle);
+	say_error(cli, cause);
+	return 0;
+}
+
 int
 hl_relay_cmd_invite(const struct hl_relay_cli *cli)
 {
 	const char *handle = cli->args[0];
 	char cause[HL_CAUSE_MAX];
-	if (!hl_handle_valid(handle)) {
-		snprintf(cause, sizeof cause, "'%.64s' is not a handle "
-		    "([a-z0-9][a-z0-9.-]{1,62})", handle);
-		say_error(cli, cause);
+	if (!handle_arg_ok(cli, handle))
 		return HL_RELAY_EXIT_USAGE;
-	}
 	int64_t expiry = DEFAULT_EXPIRY_MS;
 	if (cli->expires != NULL) {
 		char msg[HL_CAUSE_MAX + 16];
@@ -116,12 +126,8 @@ hl_relay_cmd_revoke(const struct hl_relay_cli *cli)
 {
 	const char *handle = cli->args[0];
 	char cause[HL_CAUSE_MAX];
-	if (!hl_handle_valid(handle)) {
-		snprintf(cause, sizeof cause, "'%.64s' is not a handle "
-		    "([a-z0-9][a-z0-9.-]{1,62})", handle);
-		say_error(cli, cause);
+	if (!handle_arg_ok(cli, handle))
 		return HL_RELAY_EXIT_USAGE;
-	}
 	struct hl_relay_config cfg;
 	struct hl_store *st = NULL;
 	int ex = open_store(cli, 0, &cfg, &st);
