@@ -431,6 +431,18 @@ step_done(struct conn *c, sqlite3_stmt *s, char *cause)
 	return ret;
 }
 
+/* Runs statement id with its one integer parameter, expecting no rows. */
+static int
+exec_int64(struct conn *c, enum sql id, int64_t v, char *cause)
+{
+	int err = 0;
+	sqlite3_stmt *s = stmt(c, id, &err, cause);
+	if (s == NULL)
+		return err;
+	sqlite3_bind_int64(s, 1, v);
+	return step_done(c, s, cause);
+}
+
 /* --- opening --- */
 
 static int
@@ -1109,10 +1121,7 @@ register_in_op(struct conn *c, const struct hl_store_registration *reg,
 	if (rc == 1) {
 		/* A revoked account gives its handle to the new enrollment;
 		 * its keys and bookkeeping go with it. */
-		if ((s = stmt(c, S_ACCOUNT_DELETE, &err, cause)) == NULL)
-			return err;
-		sqlite3_bind_int64(s, 1, old);
-		if ((ret = step_done(c, s, cause)) != 0)
+		if ((ret = exec_int64(c, S_ACCOUNT_DELETE, old, cause)) != 0)
 			return ret;
 	}
 	if ((s = stmt(c, S_ACCOUNT_INSERT, &err, cause)) == NULL)
@@ -1717,10 +1726,7 @@ purge_in_tx(struct conn *c, int64_t now, int64_t retention_ms,
 				if (ret != 0)
 					return ret;
 			}
-			if ((s = stmt(c, S_QUEUE_DELETE, &err, cause)) == NULL)
-				return err;
-			sqlite3_bind_int64(s, 1, rows[i].qid);
-			if ((ret = step_done(c, s, cause)) != 0)
+			if ((ret = exec_int64(c, S_QUEUE_DELETE, rows[i].qid, cause)) != 0)
 				return ret;
 			out->expired++;
 		}
@@ -1738,20 +1744,11 @@ purge_in_tx(struct conn *c, int64_t now, int64_t retention_ms,
 	out->notices_dropped = sqlite3_changes(c->db);
 	/* Ids are remembered for two retention periods, longer than any
 	 * retry of a message that could still be queued. */
-	if ((s = stmt(c, S_PURGE_SENT, &err, cause)) == NULL)
-		return err;
-	sqlite3_bind_int64(s, 1, now - 2 * retention_ms);
-	if ((ret = step_done(c, s, cause)) != 0)
+	if ((ret = exec_int64(c, S_PURGE_SENT, now - 2 * retention_ms, cause)) != 0)
 		return ret;
-	if ((s = stmt(c, S_PURGE_FETCHES, &err, cause)) == NULL)
-		return err;
-	sqlite3_bind_int64(s, 1, now - HOUR_MS);
-	if ((ret = step_done(c, s, cause)) != 0)
+	if ((ret = exec_int64(c, S_PURGE_FETCHES, now - HOUR_MS, cause)) != 0)
 		return ret;
-	if ((s = stmt(c, S_PURGE_CODES, &err, cause)) == NULL)
-		return err;
-	sqlite3_bind_int64(s, 1, cutoff);
-	return step_done(c, s, cause);
+	return exec_int64(c, S_PURGE_CODES, cutoff, cause);
 }
 
 static int
@@ -1913,13 +1910,9 @@ revoke_in_tx(struct conn *c, const char *handle, int64_t now,
 	static const enum sql clears[] = {
 		S_QUEUE_CLEAR, S_PREKEY_CLEAR, S_FETCHES_CLEAR,
 	};
-	for (size_t i = 0; i < sizeof clears / sizeof clears[0]; i++) {
-		if ((s = stmt(c, clears[i], &err, cause)) == NULL)
-			return err;
-		sqlite3_bind_int64(s, 1, account);
-		if ((ret = step_done(c, s, cause)) != 0)
+	for (size_t i = 0; i < sizeof clears / sizeof clears[0]; i++)
+		if ((ret = exec_int64(c, clears[i], account, cause)) != 0)
 			return ret;
-	}
 	/* A code still pending for the handle would enrol it again. */
 	if ((s = stmt(c, S_CODES_DROP, &err, cause)) == NULL)
 		return err;
