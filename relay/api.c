@@ -120,6 +120,10 @@ client_key(struct hl_req *r)
 	    cfg->ipv4_prefix, cfg->ipv6_prefix, r->srv->address_key);
 }
 
+/* The budget is for failed attempts (guessing codes), not for officers
+ * enrolling: every attempt takes a token, so that parallel guesses are
+ * bounded too, and one that succeeds, or fails through the relay's own
+ * fault, gives it back. */
 static enum MHD_Result
 admit_register(struct hl_req *r)
 {
@@ -127,8 +131,14 @@ admit_register(struct hl_req *r)
 	if (hl_ratelimit_take(r->srv->register_rate, client_key(r),
 	    hl_mono_ms(), &retry) != 0)
 		return hl_reply_fail(r, HL_ERATE,
-		    "too many registrations from this address", retry);
+		    "too many failed registrations from this address", retry);
 	return MHD_YES;
+}
+
+static void
+refund_register(struct hl_req *r)
+{
+	hl_ratelimit_give(r->srv->register_rate, client_key(r));
 }
 
 static void
@@ -155,8 +165,12 @@ start_register(struct hl_req *r)
 static enum MHD_Result
 finish_register(struct hl_req *r)
 {
-	if (r->write.rc != 0)
-		return hl_reply_fail(r, r->write.rc, r->write.cause, 0);
+	int rc = r->write.rc;
+	if (rc == 0 || rc == HL_EDB || rc == HL_EBUSY || rc == HL_EIO ||
+	    rc == HL_ENOMEM || rc == HL_ESTOPPING)
+		refund_register(r);
+	if (rc != 0)
+		return hl_reply_fail(r, rc, r->write.cause, 0);
 	hl_log(HL_LOG_INFO, "account_registered", "handle=%s%s",
 	    r->u.reg.handle, r->write.reissued ? " retry=reissued" : "");
 	/* Built by hand, not through jansson, so that the one copy of the
@@ -325,6 +339,22 @@ finish_profile(struct hl_req *r)
 	if (e == NULL)
 		return hl_reply_fail(r, HL_ENOMEM, NULL, 0);
 	return hl_reply_json(r, MHD_HTTP_OK, e);
+}
+
+/* A profile update is a durable write like a message: the same number a
+ * minute, in a budget of its own. */
+static enum MHD_Result
+admit_profile(struct hl_req *r)
+{
+	int64_t retry = 0;
+	if (hl_ratelimit_take(r->srv->profile_rate, (uint64_t)r->account.id,
+	    hl_mono_ms(), &retry) != 0) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "at most %lld profile updates a minute",
+		    (long long)r->srv->cfg->rate_per_minute);
+		return hl_reply_fail(r, HL_ERATE, msg, retry);
+	}
+	return MHD_YES;
 }
 
 /* --- messages --- */
@@ -585,7 +615,7 @@ const struct hl_route hl_routes[] = {
 	{ "GET", "/v1/directory", HL_AUTH_TOKEN, HL_BODY_NONE, query_directory,
 	    NULL, start_directory, no_finish },
 	{ "PUT", "/v1/profile", HL_AUTH_TOKEN, HL_BODY_JSON, NULL,
-	    NULL, start_profile, finish_profile },
+	    admit_profile, start_profile, finish_profile },
 	{ "POST", "/v1/messages", HL_AUTH_TOKEN, HL_BODY_MESSAGE, NULL,
 	    admit_message, start_send, finish_send },
 	{ "GET", "/v1/messages", HL_AUTH_TOKEN, HL_BODY_NONE, query_fetch,

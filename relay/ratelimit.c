@@ -151,6 +151,21 @@ hl_ratelimit_take(struct hl_ratelimit *rl, uint64_t key, int64_t now_ms,
 	return HL_ERATE;
 }
 
+void
+hl_ratelimit_give(struct hl_ratelimit *rl, uint64_t key)
+{
+	pthread_mutex_lock(&rl->lock);
+	struct entry *e = rl->buckets[slot(key)];
+	while (e != NULL && e->key != key)
+		e = e->next;
+	if (e != NULL) {
+		e->level += rl->window_ms;
+		if (e->level > rl->full)
+			e->level = rl->full;
+	}
+	pthread_mutex_unlock(&rl->lock);
+}
+
 size_t
 hl_ratelimit_size(struct hl_ratelimit *rl)
 {

@@ -27,6 +27,10 @@ void hl_ratelimit_free(struct hl_ratelimit *rl);
 int hl_ratelimit_take(struct hl_ratelimit *rl, uint64_t key, int64_t now_ms,
     int64_t *retry_after_s);
 
+/* Gives back one token taken for key (an attempt that turned out not to
+ * count), up to a full bucket. A key without a bucket is already full. */
+void hl_ratelimit_give(struct hl_ratelimit *rl, uint64_t key);
+
 /* Buckets held now (for tests and metrics). */
 size_t hl_ratelimit_size(struct hl_ratelimit *rl);
 

@@ -40,7 +40,9 @@ struct hl_server {
 	struct hl_writer *writer;
 	struct hl_waiters *waiters;
 	struct hl_ratelimit *message_rate;     /* per account */
-	struct hl_ratelimit *register_rate;    /* per client address prefix */
+	struct hl_ratelimit *register_rate;    /* failed registrations, per
+	                                          client address prefix */
+	struct hl_ratelimit *profile_rate;     /* per account */
 	struct hl_tally *fetches;              /* in progress, per account */
 	struct hl_guard *guard;                /* connections before a request */
 	struct hl_log_budget httpd_log;        /* libmicrohttpd's messages */

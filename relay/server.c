@@ -81,6 +81,7 @@ release(struct server_extra *x)
 	hl_waiters_free(srv->waiters);
 	hl_ratelimit_free(srv->message_rate);
 	hl_ratelimit_free(srv->register_rate);
+	hl_ratelimit_free(srv->profile_rate);
 	hl_tally_free(srv->fetches);
 	/* After the HTTP server: it has closed every connection. */
 	hl_guard_free(srv->guard);
@@ -149,6 +150,8 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	    &srv->message_rate) != 0 ||
 	    hl_ratelimit_new(cfg->register_rate_per_hour, 3600000, RATE_KEYS,
 	    &srv->register_rate) != 0 ||
+	    hl_ratelimit_new(cfg->rate_per_minute, 60000, RATE_KEYS,
+	    &srv->profile_rate) != 0 ||
 	    hl_tally_new(cfg->max_connections, &srv->fetches) != 0))
 		rc = hl_fail(cause, HL_ENOMEM, "out of memory");
 	if (rc == 0) {

@@ -1,7 +1,7 @@
-/* Limits from relay.ini through the real relay: messages per minute per
- * account and registrations per hour per address answer 429 with
- * Retry-After; a full recipient queue, or one sender's full share of it,
- * answers 429 queue_full; fetches in progress per account are capped;
+/* Limits from relay.ini through the real relay: messages and profile
+ * updates per minute per account, and failed registrations per hour per
+ * address, answer 429 with Retry-After; a full recipient queue, or one
+ * sender's full share of it, answers 429 queue_full; fetches in progress per account are capped;
  * /metrics counts what happened. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -175,24 +175,70 @@ test_fetches_per_account(void **state)
 	json_decref(got);
 }
 
+/* Registrations are limited by their failures: 30 officers behind one
+ * address, each with a valid code, all enrol within the hour although
+ * the budget is 4 an hour; guessing is still cut off after 4 failures. */
 static void
 test_registration_rate(void **state)
 {
 	(void)state;
-	/* Three registrations were made at setup; one more attempt (with a
-	 * wrong code) uses the fourth token. */
-	const char *body = "{\"handle\":\"lim.d\"}";
-	struct hl_test_http res;
+	struct hl_test_account a;
+	char handle[32];
+	for (int i = 0; i < 30; i++) {
+		snprintf(handle, sizeof handle, "nat.%02d", i);
+		assert_int_equal(hl_test_relay_account(&relay, handle, 1, &a), 0);
+	}
 	char code[64];
-	hl_test_api(&relay, "POST", "/v1/accounts", body, NULL, &res);
-	assert_int_equal(res.status, 400);
-	hl_test_http_free(&res);
+	char body[256];
+	snprintf(body, sizeof body, "{\"handle\":\"lim.d\",\"code\":\"%s\"}",
+	    "guess");
+	struct hl_test_http res;
+	for (int i = 0; i < 4; i++) {
+		hl_test_api(&relay, "POST", "/v1/accounts", i % 2 ? body :
+		    "{\"handle\":\"lim.d\"}", NULL, &res);
+		assert_int_equal(res.status, 400);
+		hl_test_http_free(&res);
+	}
 	hl_test_api(&relay, "POST", "/v1/accounts", body, NULL, &res);
 	assert_int_equal(res.status, 429);
 	assert_string_equal(hl_test_http_error(&res, code, sizeof code),
 	    "rate_limited");
 	assert_true(strtol(res.retry_after, NULL, 10) >= 1);
 	hl_test_http_free(&res);
+	/* Once limited, the address waits, whatever it sends. */
+	assert_int_not_equal(hl_test_relay_account(&relay, "nat.late", 1, &a),
+	    0);
+}
+
+/* A profile update is a durable write: rate_per_minute (5) a minute per
+ * account, then 429 with Retry-After; another account is not held back. */
+static long
+put_profile(const struct hl_test_account *who, char *retry)
+{
+	struct hl_test_http res;
+	hl_test_api(&relay, "PUT", "/v1/profile", "{\"name\":\"Desk\","
+	    "\"organisation\":\"Test CERT\"}", who->token, &res);
+	long status = res.status;
+	char code[64];
+	if (status == 429)
+		assert_string_equal(hl_test_http_error(&res, code,
+		    sizeof code), "rate_limited");
+	snprintf(retry, 32, "%s", res.retry_after);
+	hl_test_http_free(&res);
+	return status;
+}
+
+static void
+test_profile_rate(void **state)
+{
+	(void)state;
+	char retry[32];
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(put_profile(&acct_c, retry), 200);
+	assert_int_equal(put_profile(&acct_c, retry), 429);
+	long wait = strtol(retry, NULL, 10);
+	assert_true(wait >= 1 && wait <= 60);
+	assert_int_equal(put_profile(&acct_b, retry), 200);
 }
 
 static void
@@ -213,7 +259,7 @@ test_metrics(void **state)
 		"# TYPE hotline_commit_batch_size histogram",
 		"hotline_commit_batch_size_count ",
 		"hotline_queue_depth ",
-		"hotline_accounts 3\n",
+		"hotline_accounts 33\n",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		if (strstr(res.body, want[i]) == NULL)
@@ -228,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_queue_full_then_rate),
 		cmocka_unit_test(test_fetches_per_account),
 		cmocka_unit_test(test_registration_rate),
+		cmocka_unit_test(test_profile_rate),
 		cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -60,12 +60,39 @@ test_bounded(void **state)
 	hl_ratelimit_free(NULL);
 }
 
+static void
+test_give_back(void **state)
+{
+	(void)state;
+	struct hl_ratelimit *rl;
+	assert_int_equal(hl_ratelimit_new(2, 3600000, 16, &rl), 0);
+	int64_t retry;
+	/* Attempts given back do not count: any number of them pass. */
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), 0);
+		hl_ratelimit_give(rl, 7);
+	}
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), 0);
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), 0);
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), HL_ERATE);
+	/* Never past a full bucket, and a key never seen is untouched. */
+	hl_ratelimit_give(rl, 7);
+	hl_ratelimit_give(rl, 7);
+	hl_ratelimit_give(rl, 7);
+	hl_ratelimit_give(rl, 8);
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), 0);
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), 0);
+	assert_int_equal(hl_ratelimit_take(rl, 7, 1000, &retry), HL_ERATE);
+	hl_ratelimit_free(rl);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_and_refill),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_give_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
