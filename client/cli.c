@@ -1,4 +1,5 @@
 #include "client/cli.h"
+#include "client/sanitize.h"
 #include "client/commands.h"
 #include "client/api.h"
 #include "client/passphrase.h"
@@ -132,8 +133,11 @@ hl_cli_exit_for(int code)
 int
 hl_cli_fail(int code, const char *what, const char *cause)
 {
-	fprintf(stderr, "hotline: %s: %s\n", what,
-	    cause != NULL && *cause ? cause : hl_strerror(code));
+	/* A cause can quote the relay or a file: shown sanitized. */
+	struct hl_san_pool sp = { 0 };
+	fprintf(stderr, "hotline: %s: %s\n", what, hl_san(&sp,
+	    cause != NULL && *cause ? cause : hl_strerror(code), HL_SANITIZE_ONELINE));
+	hl_san_free(&sp);
 	return hl_cli_exit_for(code);
 }
 
@@ -263,8 +267,11 @@ hl_cli_call_failed(const struct hl_call *c, const char *what)
 		return hl_cli_fail(c->err, what, c->cause);
 	hl_api_parse_error(c->body, c->len, code, sizeof code, message,
 	    sizeof message);
+	struct hl_san_pool sp = { 0 };
 	fprintf(stderr, "hotline: %s: the relay answered %d%s%s%s%s\n", what,
-	    c->status, code[0] ? " " : "", code, message[0] ? ": " : "", message);
+	    c->status, code[0] ? " " : "", hl_san(&sp, code, HL_SANITIZE_ONELINE),
+	    message[0] ? ": " : "", hl_san(&sp, message, HL_SANITIZE_ONELINE));
+	hl_san_free(&sp);
 	return c->status >= 500 || c->status == 429 ? HL_EXIT_UNREACHABLE :
 	    HL_EXIT_REFUSED;
 }

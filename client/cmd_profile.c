@@ -4,6 +4,7 @@
 #include "client/commands.h"
 #include "client/engine.h"
 #include "client/out.h"
+#include "client/sanitize.h"
 #include "client/store.h"
 #include "crypto/hl_encode.h"
 #include "crypto/hl_err.h"
@@ -97,13 +98,19 @@ hl_cli_print_entry(const struct hl_dir_entry *e, int json)
 	}
 	char now[96];
 	hl_out_time_in(hl_now_ms(), p->timezone, now, sizeof now);
-	printf("%-20s %s%s%s\n", e->handle, p->name,
-	    p->organisation[0] ? ", " : "", p->organisation);
-	printf("%-20s %s%s%s%s%s%s%s\n", "", p->country[0] ? p->country : "--",
-	    p->role[0] ? "  " : "", p->role, langs[0] ? "  languages " : "", langs,
-	    now[0] ? "  now " : "", now);
+	/* Every field was written by the entry's owner: shown sanitized. */
+	struct hl_san_pool sp = { 0 };
+	const int one = HL_SANITIZE_ONELINE;
+	printf("%-20s %s%s%s\n", hl_san(&sp, e->handle, one),
+	    hl_san(&sp, p->name, one), p->organisation[0] ? ", " : "",
+	    hl_san(&sp, p->organisation, one));
+	printf("%-20s %s%s%s%s%s%s%s\n", "", p->country[0] ?
+	    hl_san(&sp, p->country, one) : "--", p->role[0] ? "  " : "",
+	    hl_san(&sp, p->role, one), langs[0] ? "  languages " : "",
+	    hl_san(&sp, langs, one), now[0] ? "  now " : "", now);
 	if (p->alternate[0])
-		printf("%-20s alternate: %s\n", "", p->alternate);
+		printf("%-20s alternate: %s\n", "", hl_san(&sp, p->alternate, one));
+	hl_san_free(&sp);
 }
 
 static int

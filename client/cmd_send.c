@@ -4,6 +4,7 @@
 #include "client/engine.h"
 #include "client/loop.h"
 #include "client/out.h"
+#include "client/sanitize.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 
@@ -98,6 +99,9 @@ on_event(const struct hl_event *ev, void *arg)
 		return;
 	(void)w;
 	char d[32];
+	struct hl_san_pool sp = { 0 };
+	const char *peer = hl_san(&sp, ev->peer, HL_SANITIZE_ONELINE);
+	const char *text = hl_san(&sp, ev->text, HL_SANITIZE_ONELINE);
 	switch (ev->kind) {
 	case HL_EV_SKEW:
 		hl_duration_format(ev->n < 0 ? -ev->n : ev->n, d, sizeof d);
@@ -105,20 +109,20 @@ on_event(const struct hl_event *ev, void *arg)
 		    "relay's\n", d, ev->n > 0 ? "ahead of" : "behind");
 		break;
 	case HL_EV_RELAY:
-		fprintf(stderr, "hotline: relay unreachable: %s\n",
-		    ev->text ? ev->text : "");
+		fprintf(stderr, "hotline: relay unreachable: %s\n", text);
 		break;
 	case HL_EV_KEY_CHANGED:
 		fprintf(stderr, "hotline: %s's identity key changed: the message is "
-		    "held until 'hotline trust %s'\n", ev->peer, ev->peer);
+		    "held until 'hotline trust %s'\n", peer, peer);
 		break;
 	case HL_EV_AUTH:
 		fprintf(stderr, "hotline: the relay refused this account's token: %s\n",
-		    ev->text ? ev->text : "");
+		    text);
 		break;
 	default:
 		break;
 	}
+	hl_san_free(&sp);
 }
 
 struct head {
@@ -399,8 +403,11 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 			hl_out_json_line(hl_out_msg_json(&m));
 		} else {
 			printf("%s %s to %s", hl_state_name(m.state), m.id, m.peer);
-			if (m.reason[0])
-				printf(": %s", m.reason);
+			if (m.reason[0]) {
+				struct hl_san_pool sp = { 0 };
+				printf(": %s", hl_san(&sp, m.reason, HL_SANITIZE_ONELINE));
+				hl_san_free(&sp);
+			}
 			else if (m.state == HL_ST_QUEUED)
 				explain_queued(cli, &m);
 			printf("\n");

@@ -1,4 +1,5 @@
 #include "client/out.h"
+#include "client/sanitize.h"
 #include "crypto/hl_time.h"
 
 #include <sodium.h>
@@ -68,13 +69,15 @@ hl_out_contact_tag(const struct hl_contact *ct, char *out, size_t len)
 	if (ct == NULL)
 		return;
 	hl_out_time_in(hl_now_ms(), ct->entry.profile.timezone, zone, sizeof zone);
-	const char *name = ct->entry.profile.name;
+	struct hl_san_pool sp = { 0 };
+	const char *name = hl_san(&sp, ct->entry.profile.name, HL_SANITIZE_ONELINE);
 	if (*name && *zone)
 		snprintf(out, len, " (%s, %s)", name, zone);
 	else if (*name)
 		snprintf(out, len, " (%s)", name);
 	else if (*zone)
 		snprintf(out, len, " (%s)", zone);
+	hl_san_free(&sp);
 }
 
 static void
@@ -192,26 +195,30 @@ prio_tag(enum hl_prio p)
 	return p == HL_PRIO_FLASH ? "FLASH" : p == HL_PRIO_URGENT ? "URGENT" : "routine";
 }
 
+/* Everything in a message but its state names, times and our own words
+ * came from the peer or the relay: it reaches the terminal sanitized. */
 void
 hl_out_msg(FILE *f, const struct hl_msg *m, const struct hl_contact *ct,
     int details)
 {
 	const struct hl_content *c = &m->content;
+	struct hl_san_pool sp = { 0 };
+	const int one = HL_SANITIZE_ONELINE;
 	char tag[256], t[HL_OUT_TIME];
 	hl_out_contact_tag(ct, tag, sizeof tag);
 	fprintf(f, "%s %s%s  %s%s  %s  %s\n", m->dir == HL_OUT ? "->" : "<-",
-	    m->peer, tag, prio_tag(c->prio),
+	    hl_san(&sp, m->peer, one), tag, prio_tag(c->prio),
 	    c->kind == HL_KIND_CHECK ? "  EXERCISE check" :
 	    c->kind == HL_KIND_INCIDENT ? "  INCIDENT" :
 	    c->kind == HL_KIND_RECEIPT ? "  receipt" :
 	    c->kind == HL_KIND_ACK ? "  ack" : "",
-	    hl_state_name(m->state), m->id);
+	    hl_state_name(m->state), hl_san(&sp, m->id, one));
 	if (m->key_changed)
 		fprintf(f, "   !! KEY CHANGED: sent under an identity key that "
 		    "changed; verify it\n");
 	hl_out_time(c->sent, t);
 	fprintf(f, "   sent %s  seq %lld%s%s\n", t, (long long)c->seq,
-	    c->thread[0] ? "  thread " : "", c->thread);
+	    c->thread[0] ? "  thread " : "", hl_san(&sp, c->thread, one));
 	if (c->ack_by > 0) {
 		hl_out_time(c->ack_by, t);
 		fprintf(f, "   ack by %s\n", t);
@@ -219,29 +226,36 @@ hl_out_msg(FILE *f, const struct hl_msg *m, const struct hl_contact *ct,
 	if (c->incident != NULL) {
 		const struct hl_incident *in = c->incident;
 		fprintf(f, "   [TLP:%s] %s severity: %s  status: %s\n",
-		    hl_tlp_name(in->tlp), hl_severity_name(in->severity), in->title,
-		    in->status);
-		for (size_t i = 0; i < in->n_indicators; i++)
-			fprintf(f, "   indicator: %s\n", in->indicators[i]);
-		for (size_t i = 0; i < in->n_actions; i++)
-			fprintf(f, "   requested: %s\n", in->actions[i]);
+		    hl_tlp_name(in->tlp), hl_severity_name(in->severity),
+		    hl_san(&sp, in->title, one), hl_san(&sp, in->status, one));
+		hl_san_free(&sp);
+		for (size_t i = 0; i < in->n_indicators; i++) {
+			fprintf(f, "   indicator: %s\n",
+			    hl_san(&sp, in->indicators[i], one));
+			hl_san_free(&sp);
+		}
+		for (size_t i = 0; i < in->n_actions; i++) {
+			fprintf(f, "   requested: %s\n", hl_san(&sp, in->actions[i], one));
+			hl_san_free(&sp);
+		}
 	}
 	if (c->kind == HL_KIND_ACK || c->kind == HL_KIND_RECEIPT)
-		fprintf(f, "   for %.8s%s%s\n", c->ref, c->kind == HL_KIND_ACK ?
-		    ": " : "", c->kind == HL_KIND_ACK ?
+		fprintf(f, "   for %.8s%s%s\n", hl_san(&sp, c->ref, one),
+		    c->kind == HL_KIND_ACK ? ": " : "", c->kind == HL_KIND_ACK ?
 		    hl_response_name(c->response) : "");
 	if (c->body != NULL && *c->body)
-		indented(f, c->body, "   | ");
+		indented(f, hl_san(&sp, c->body, 0), "   | ");
 	if (m->ack_response != HL_RESP_NONE)
 		fprintf(f, "   acknowledged: %s%s%s\n", hl_response_name(m->ack_response),
-		    m->ack_note ? " - " : "", m->ack_note ? m->ack_note : "");
+		    m->ack_note ? " - " : "", hl_san(&sp, m->ack_note, one));
 	if (m->reason[0])
-		fprintf(f, "   note: %s\n", m->reason);
+		fprintf(f, "   note: %s\n", hl_san(&sp, m->reason, one));
 	if (m->escalated_to[0])
-		fprintf(f, "   escalated to %s as %.8s\n", m->escalated_to,
-		    m->escalated_id);
+		fprintf(f, "   escalated to %s as %.8s\n",
+		    hl_san(&sp, m->escalated_to, one), m->escalated_id);
 	if (m->escalation_of[0])
 		fprintf(f, "   escalation of %.8s\n", m->escalation_of);
+	hl_san_free(&sp);
 	if (details)
 		for (int s = 0; s < HL_ST_COUNT; s++)
 			if (m->at[s] > 0) {
@@ -277,40 +291,45 @@ hl_out_event(const struct hl_event *ev, int json)
 		hl_out_json_line(o);
 		return;
 	}
+	/* Peers, relay words and reasons reach the terminal sanitized. */
+	struct hl_san_pool sp = { 0 };
+	const char *peer = hl_san(&sp, ev->peer, HL_SANITIZE_ONELINE);
+	const char *text = hl_san(&sp, ev->text, HL_SANITIZE_ONELINE);
+	const char *mpeer = m != NULL ? hl_san(&sp, m->peer, HL_SANITIZE_ONELINE) : "";
 	switch (ev->kind) {
 	case HL_EV_RECEIVED:
 		hl_out_msg(stdout, m, NULL, 0);
 		break;
 	case HL_EV_STATE:
 		/* An overdue message can still be delivered: say so. */
-		printf("-> %s  %.8s  %s%s%s%s\n", m->peer, m->id,
+		printf("-> %s  %.8s  %s%s%s%s\n", mpeer, m->id,
 		    hl_state_name(m->state), m->state == HL_ST_OVERDUE &&
 		    m->at[HL_ST_DELIVERED] ? " (delivered)" : "",
-		    m->reason[0] ? ": " : "", m->reason);
+		    m->reason[0] ? ": " : "", hl_san(&sp, m->reason, HL_SANITIZE_ONELINE));
 		break;
 	case HL_EV_ESCALATED:
 		printf("!! escalated %.8s (no ack from %s) to the alternate %s as %.8s\n",
-		    m->id, m->peer, ev->peer, ev->text ? ev->text : "");
+		    m->id, mpeer, peer, text);
 		break;
 	case HL_EV_GAP:
 		printf("!! %lld message%s from %s missing (the relay or the network "
 		    "dropped %s): see 'hotline status'\n", (long long)ev->n,
-		    ev->n == 1 ? "" : "s", ev->peer, ev->n == 1 ? "it" : "them");
+		    ev->n == 1 ? "" : "s", peer, ev->n == 1 ? "it" : "them");
 		break;
 	case HL_EV_GAP_CLOSED:
 		printf("   missing message %lld from %s arrived\n", (long long)ev->n,
-		    ev->peer);
+		    peer);
 		break;
 	case HL_EV_KEY_CHANGED:
 		printf("!! KEY CHANGED: %s's identity key changed. Messages to %s "
 		    "are held and messages from %s are kept unread until you compare "
 		    "the safety number ('hotline verify %s') and accept it "
-		    "('hotline trust %s').\n", ev->peer, ev->peer, ev->peer, ev->peer,
-		    ev->peer);
+		    "('hotline trust %s').\n", peer, peer, peer, peer,
+		    peer);
 		break;
 	case HL_EV_HELD:
-		printf("!! a message from %s is kept unread: %s\n", ev->peer,
-		    ev->text ? ev->text : "");
+		printf("!! a message from %s is kept unread: %s\n", peer,
+		    text);
 		break;
 	case HL_EV_SKEW:
 		hl_duration_format(ev->n < 0 ? -ev->n : ev->n, d, sizeof d);
@@ -322,20 +341,21 @@ hl_out_event(const struct hl_event *ev, int json)
 		if (ev->n)
 			printf("   relay reachable\n");
 		else
-			printf("!! relay unreachable: %s\n", ev->text ? ev->text : "");
+			printf("!! relay unreachable: %s\n", text);
 		break;
 	case HL_EV_PREKEYS:
 		printf("   uploaded %lld one-time prekeys\n", (long long)ev->n);
 		break;
 	case HL_EV_AUTH:
 		printf("!! the relay refused this account's token (%s): ask the "
-		    "operator\n", ev->text ? ev->text : "");
+		    "operator\n", text);
 		break;
 	case HL_EV_NOT_ESCALATED:
 		printf("!! %.8s to %s is overdue and was not escalated: %s\n", m->id,
-		    m->peer, ev->text ? ev->text : "");
+		    mpeer, text);
 		break;
 	}
+	hl_san_free(&sp);
 	fflush(stdout);
 }
 
@@ -343,14 +363,21 @@ void
 hl_out_gaps_held(FILE *f, const struct hl_gap *gaps, size_t ngaps,
     const struct hl_held *held, size_t nheld)
 {
+	struct hl_san_pool sp = { 0 };
 	char t[HL_OUT_TIME];
 	for (size_t i = 0; i < ngaps; i++) {
 		hl_out_time(gaps[i].since_ms, t);
 		fprintf(f, "!! missing: message %lld from %s (noticed %s)\n",
-		    (long long)gaps[i].seq, gaps[i].peer, t);
+		    (long long)gaps[i].seq, hl_san(&sp, gaps[i].peer,
+		    HL_SANITIZE_ONELINE), t);
+		hl_san_free(&sp);
 	}
-	for (size_t i = 0; i < nheld; i++)
-		fprintf(f, "!! held from %s: %s\n", held[i].from, held[i].reason);
+	for (size_t i = 0; i < nheld; i++) {
+		fprintf(f, "!! held from %s: %s\n", hl_san(&sp, held[i].from,
+		    HL_SANITIZE_ONELINE), hl_san(&sp, held[i].reason,
+		    HL_SANITIZE_ONELINE));
+		hl_san_free(&sp);
+	}
 }
 
 void

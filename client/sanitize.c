@@ -1,6 +1,7 @@
 /* Terminal-safe copies of untrusted text. */
 #include "client/sanitize.h"
 
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,31 @@ hl_sanitize(const char *s, size_t len, int flags)
 		i += n;
 	}
 	*o = '\0';
-	/* Shrinking cannot fail in practice; keep the larger block if it does. */
-	char *fit = realloc(out, (size_t)(o - out) + 1);
-	return fit != NULL ? fit : out;
+	/* Not shrunk with realloc: the copy may be a plaintext, and a moved
+	 * block would leave it behind unwiped. */
+	return out;
+}
+
+const char *
+hl_san(struct hl_san_pool *p, const char *s, int flags)
+{
+	if (s == NULL)
+		return "";
+	if (p->n == HL_SAN_POOL_MAX)
+		return "<not shown>";
+	char *c = hl_sanitize(s, strlen(s), flags);
+	if (c == NULL)
+		return "<not shown>";
+	p->v[p->n++] = c;
+	return c;
+}
+
+void
+hl_san_free(struct hl_san_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		sodium_memzero(p->v[i], strlen(p->v[i]));
+		free(p->v[i]);
+	}
+	p->n = 0;
 }

@@ -18,4 +18,19 @@
  * as \xNN. */
 char *hl_sanitize(const char *s, size_t len, int flags);
 
+/* Sanitized copies for one piece of output, wiped and freed together:
+ *   struct hl_san_pool p = { 0 };
+ *   printf("%s: %s\n", hl_san(&p, name, HL_SANITIZE_ONELINE), hl_san(&p, body, 0));
+ *   hl_san_free(&p);
+ * hl_san returns a copy owned by the pool ("" for NULL; a fixed placeholder,
+ * never the raw text, when the pool is full or memory runs out). */
+#define HL_SAN_POOL_MAX 48
+struct hl_san_pool {
+	char *v[HL_SAN_POOL_MAX];
+	size_t n;
+};
+const char *hl_san(struct hl_san_pool *p, const char *s, int flags);
+/* Wipes and frees every copy; the pool can be used again. */
+void hl_san_free(struct hl_san_pool *p);
+
 #endif
