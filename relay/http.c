@@ -285,6 +285,31 @@ hl_req_query(struct hl_req *r, const char *name)
 
 /* --- the first call: route, limits, authentication --- */
 
+static struct hl_conn *
+conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+size_t
+hl_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	size_t n = MHD_http_unescape(s);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			struct hl_conn *c = conn_of(conn);
+			if (c != NULL)
+				c->bad_url = 1;
+			break;
+		}
+	}
+	return n;
+}
+
 static const char *
 known_method(const char *m)
 {
@@ -398,6 +423,13 @@ begin(struct hl_req *r, const char *url, const char *method)
 	int arg_too_long = 0;
 	int path_found = 0;
 	char allow[64] = "";
+	struct hl_conn *hc = conn_of(r->conn);
+	if (hc != NULL && hc->bad_url) {
+		hc->bad_url = 0;
+		return hl_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "path or query: control characters (%00 to %1F, %7F) are "
+		    "not allowed", 0);
+	}
 	for (size_t i = 0; i < hl_nroutes; i++) {
 		const struct hl_route *rt = &hl_routes[i];
 		if (!path_match(rt->path, url, r->arg, &arg_too_long))
@@ -587,10 +619,9 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r == NULL) {
 		/* The request head is complete: its connection no longer
 		 * runs against header_timeout. */
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-		    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci != NULL)
-			hl_guard_head(srv->guard, ci->socket_context);
+		struct hl_conn *hc = conn_of(conn);
+		if (hc != NULL)
+			hl_guard_head(srv->guard, hc->guard);
 		r = calloc(1, sizeof *r);
 		if (r == NULL)
 			return MHD_NO;
@@ -703,10 +734,11 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sodium_memzero(r->token_hash, sizeof r->token_hash);
 	free(r);
 	/* A kept-alive connection now waits for its next request head. */
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci != NULL)
-		hl_guard_idle(srv->guard, ci->socket_context, hl_mono_ms());
+	struct hl_conn *hc = conn_of(conn);
+	if (hc != NULL) {
+		hc->bad_url = 0;
+		hl_guard_idle(srv->guard, hc->guard, hl_mono_ms());
+	}
 	pthread_mutex_lock(&srv->lock);
 	srv->inflight--;
 	if (srv->inflight == 0)

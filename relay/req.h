@@ -58,6 +58,14 @@ struct hl_server {
 	unsigned inflight;                     /* requests not yet completed */
 };
 
+/* What the relay keeps per connection, as MHD's socket context, from its
+ * accept to its close. */
+struct hl_conn {
+	struct hl_guard_conn *guard;   /* NULL when the guard refused it */
+	int bad_url;                   /* the request being read had a control
+	                                  character in its path or query */
+};
+
 struct hl_req;
 
 enum hl_auth {
@@ -198,6 +206,11 @@ enum MHD_Result hl_http_access(void *cls, struct MHD_Connection *conn,
 
 void hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe);
+
+/* MHD's URL decoding (MHD_OPTION_UNESCAPE_CALLBACK): MHD's own, which
+ * also notes on the connection when the result holds a control character
+ * (a %00 would otherwise cut the string short and be let through). */
+size_t hl_http_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
 /* MHD's messages: its format and arguments, passed on. */
 void hl_http_log(void *cls, const char *fmt, va_list ap)

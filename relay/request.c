@@ -82,15 +82,49 @@ hl_request_text_ok(const char *s, size_t len)
 
 /* --- JSON helpers --- */
 
+/* What was wrong, in the relay's words: jansson's own text names its
+ * flags and echoes input bytes, and is not for clients. */
+static const char *
+json_problem(const json_error_t *err)
+{
+	switch (json_error_code(err)) {
+	case json_error_invalid_utf8:
+		return "not UTF-8";
+	case json_error_premature_end_of_input:
+		return "ends too early";
+	case json_error_end_of_input_expected:
+		return "more after the end of the value";
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "a NUL character (\\u0000 included) is not allowed";
+	case json_error_duplicate_key:
+		return "a field is repeated";
+	case json_error_numeric_overflow:
+		return "a number is out of range";
+	case json_error_stack_overflow:
+		return "nested too deep";
+	case json_error_out_of_memory:
+		return "too large to read now";
+	default:
+		return "not valid JSON";
+	}
+}
+
 static json_t *
 load_object(const char *body, size_t len, int *rc, char *cause)
 {
 	json_error_t err;
+	/* jansson reads a raw NUL byte as the end of its input. */
+	if (memchr(body, '\0', len) != NULL) {
+		*rc = hl_fail(cause, HL_EPARSE, "body: invalid JSON: a NUL "
+		    "character (\\u0000 included) is not allowed");
+		return NULL;
+	}
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		*rc = hl_fail(cause, HL_EPARSE,
-		    "body: invalid JSON at line %d column %d: %.120s", err.line,
-		    err.column, err.text);
+		    "body: invalid JSON at line %d column %d: %s", err.line,
+		    err.column, json_problem(&err));
 		return NULL;
 	}
 	if (!json_is_object(root)) {

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,7 +60,11 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 {
 	struct hl_server *srv = cls;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		hl_guard_close(srv->guard, *ctx);
+		struct hl_conn *hc = *ctx;
+		if (hc != NULL) {
+			hl_guard_close(srv->guard, hc->guard);
+			free(hc);
+		}
 		*ctx = NULL;
 		return;
 	}
@@ -68,9 +73,18 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	const union MHD_ConnectionInfo *addr = MHD_get_connection_info(conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	*ctx = NULL;
-	if (fd != NULL)
-		*ctx = hl_guard_open(srv->guard, fd->connect_fd,
-		    addr != NULL ? addr->client_addr : NULL, hl_mono_ms());
+	if (fd == NULL)
+		return;
+	struct hl_conn *hc = calloc(1, sizeof *hc);
+	if (hc == NULL) {
+		/* As the guard does when it refuses: MHD reads the end of
+		 * the stream and closes the connection. */
+		shutdown(fd->connect_fd, SHUT_RDWR);
+		return;
+	}
+	hc->guard = hl_guard_open(srv->guard, fd->connect_fd,
+	    addr != NULL ? addr->client_addr : NULL, hl_mono_ms());
+	*ctx = hc;
 }
 
 static void
@@ -224,6 +238,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, hl_http_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, hl_http_unescape, srv,
 	    MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		/* MHD closes a listening socket it was given when it fails. */

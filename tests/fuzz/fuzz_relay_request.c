@@ -8,7 +8,7 @@
  *
  * Small limits make every limit reachable. Properties:
  *   - a failure is HL_EPARSE, HL_ETOOBIG or HL_ENOMEM with a terminated
- *     cause, and leaves the output cleared;
+ *     cause in the relay's own words, and leaves the output cleared;
  *   - a success holds only what the parser promises: valid handles, keys
  *     starting 0x05, ids and counts within their limits, distinct prekey
  *     ids, text a terminal can show.
@@ -60,6 +60,13 @@ check_failure(const char *what, int rc, const char *cause)
 		    hl_strerror(rc));
 	if (memchr(cause, '\0', HL_CAUSE_MAX) == NULL || cause[0] == '\0')
 		broken("%s: cause missing after %s", what, hl_strerror(rc));
+	/* The cause goes to the client: the relay's words only, never the
+	 * JSON library's (its flag names, the bytes it met). */
+	static const char *const library[] = { "JSON_", "decode byte",
+	    "near '", "end of file", "object key" };
+	for (size_t i = 0; i < sizeof library / sizeof library[0]; i++)
+		if (strstr(cause, library[i]) != NULL)
+			broken("%s: library text in the cause: %s", what, cause);
 }
 
 static void
