@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define PREKEY_ID_MAX 0xFFFFFEu   /* libsignal's medium id range */
-#define SIGNED_PREKEYS_KEPT 4     /* current plus three for messages in flight */
+#define REPLACED_PREFIX "signed_prekey_replaced:"
 #define PREKEYS_PER_CALL_MAX 1000
 
 static int
@@ -124,9 +124,22 @@ make_signed_prekey(struct hl_crypto *c, uint32_t id,
 		return HL_ECRYPTO;
 	}
 	SIGNAL_UNREF(ikp);
-	if (signal_protocol_signed_pre_key_store_key(c->sctx, spk) < 0)
+	int64_t old;
+	rc = meta_get(c, "signed_prekey_current", &old);
+	if (rc == HL_ENOTFOUND) {
+		old = -1;
+		rc = 0;
+	}
+	/* The time the old one stopped being handed out: messages built on it
+	 * may arrive until the relay's retention ends after that. */
+	if (rc == 0 && old >= 0 && old != (int64_t)id) {
+		char name[64];
+		snprintf(name, sizeof name, REPLACED_PREFIX "%lld", (long long)old);
+		rc = meta_set(c, name, now);
+	}
+	if (rc == 0 && signal_protocol_signed_pre_key_store_key(c->sctx, spk) < 0)
 		rc = c->store_err ? c->store_err : HL_EDB;
-	else
+	if (rc == 0)
 		rc = meta_set(c, "signed_prekey_current", id);
 	if (rc == 0)
 		rc = meta_set(c, "next_signed_prekey_id", next_id(id));
@@ -373,16 +386,63 @@ hl_prekeys_generate(struct hl_crypto *c, uint32_t n, struct hl_prekey_pub **out,
 	return 0;
 }
 
-/* Keeps the newest SIGNED_PREKEYS_KEPT signed prekeys: a message built on
- * an older one has had ample time to arrive. */
+/* Removes the signed prekeys replaced before before_ms. Runs inside the
+ * caller's savepoint. */
 static int
-prune_signed_prekeys(struct hl_crypto *c)
+prune_signed_prekeys(struct hl_crypto *c, int64_t before_ms)
 {
-	char sql[160];
-	snprintf(sql, sizeof sql, "DELETE FROM " HL_T_SIGNED " WHERE k NOT IN"
-	    " (SELECT k FROM " HL_T_SIGNED " ORDER BY rowid DESC LIMIT %d)",
-	    SIGNED_PREKEYS_KEPT);
-	return hl_db_exec(c->db, sql, NULL);
+	sqlite3_stmt *st = NULL;
+	uint32_t ids[64];
+	size_t n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT name FROM crypto_meta WHERE"
+	    " substr(name, 1, ?) = ? AND value < ? LIMIT 64", -1, &st,
+	    NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return HL_EDB;
+	}
+	sqlite3_bind_int(st, 1, (int)strlen(REPLACED_PREFIX));
+	sqlite3_bind_text(st, 2, REPLACED_PREFIX, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, before_ms);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char *end;
+		unsigned long id = strtoul(name + strlen(REPLACED_PREFIX), &end, 10);
+		if (*end == '\0' && id <= PREKEY_ID_MAX)
+			ids[n++] = (uint32_t)id;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return HL_EDB;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t k[4];
+		char name[64];
+		hl_u32_key(ids[i], k);
+		int rc = hl_row_del(c, HL_T_SIGNED, k, sizeof k);
+		if (rc < 0)
+			return rc;
+		snprintf(name, sizeof name, REPLACED_PREFIX "%u", ids[i]);
+		if (sqlite3_prepare_v2(c->db, "DELETE FROM crypto_meta WHERE name = ?",
+		    -1, &st, NULL) != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return HL_EDB;
+		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+		sqlite3_finalize(st);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+hl_signed_prekeys_prune(struct hl_crypto *c, int64_t replaced_before_ms)
+{
+	int rc = hl_db_savepoint(c->db, HL_SAVEPOINT);
+	if (rc != 0)
+		return rc;
+	return finish(c, prune_signed_prekeys(c, replaced_before_ms));
 }
 
 int
@@ -400,6 +460,6 @@ hl_signed_prekey_rotate(struct hl_crypto *c, struct hl_signed_prekey_pub *out)
 	if (rc == 0)
 		rc = make_signed_prekey(c, (uint32_t)id, out);
 	if (rc == 0)
-		rc = prune_signed_prekeys(c);
+		rc = prune_signed_prekeys(c, hl_now_ms() - HL_SIGNED_PREKEY_KEEP_MS);
 	return finish(c, rc);
 }

@@ -146,10 +146,23 @@ int hl_prekeys_public(struct hl_crypto *c, struct hl_prekey_pub **out,
 int hl_prekeys_generate(struct hl_crypto *c, uint32_t n,
     struct hl_prekey_pub **out, size_t *nout);
 
+/* How long a replaced signed prekey is kept: a first message built on it
+ * can wait at the relay for its whole retention (retention_days, 30 by
+ * default) after the last bundle with it was handed out; a week more
+ * covers a relay with a longer retention than usual and clocks that
+ * differ. */
+#define HL_SIGNED_PREKEY_KEEP_MS ((30LL + 14) * 86400000)
+
 /* Generates a new signed prekey and makes it current. The previous one
- * stays usable for messages already in flight. */
+ * stays usable for messages in flight: it and every other replaced one
+ * are removed only HL_SIGNED_PREKEY_KEEP_MS after they were replaced. */
 int hl_signed_prekey_rotate(struct hl_crypto *c,
     struct hl_signed_prekey_pub *out);
+
+/* Removes the signed prekeys replaced before replaced_before_ms (the
+ * current one is never removed). Rotation calls it; tests and a later
+ * retention setting may too. */
+int hl_signed_prekeys_prune(struct hl_crypto *c, int64_t replaced_before_ms);
 
 /* Starts a session with handle from its bundle (fetched from the relay).
  * HL_EUNTRUSTED when the bundle's identity key differs from the one we

@@ -18,6 +18,7 @@
 #include "crypto/hl_crypto_int.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_session.h"
+#include "crypto/hl_time.h"
 
 #define PASS "correct horse battery staple"
 
@@ -127,6 +128,8 @@ teardown(void **state)
 	snprintf(extra, sizeof extra, "%s/bob2.db", w->dir);
 	remove_db(extra);
 	snprintf(extra, sizeof extra, "%s/bob3.db", w->dir);
+	remove_db(extra);
+	snprintf(extra, sizeof extra, "%s/bob4.db", w->dir);
 	remove_db(extra);
 	rmdir(w->dir);
 	free(w);
@@ -632,6 +635,42 @@ test_prekeys(void **state)
 	expect_decrypt(&w->bob, &carol, &m);
 	hl_ciphertext_free(&m.ct);
 	hl_crypto_close(carol.c);
+
+	/* A first message built on a signed prekey replaced many times since
+	 * (weekly for the relay's whole retention) still decrypts ... */
+	struct hl_bundle first;
+	assert_int_equal(hl_identity_public(w->bob.c, &first), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(hl_signed_prekey_rotate(w->bob.c, &spk), 0);
+	struct peer dave;
+	peer_create(w, &dave, "lt.cert", "bob3.db");
+	first.has_prekey = 0;
+	assert_int_equal(hl_session_start(dave.c, w->bob.handle, &first, cause), 0);
+	encrypt_text(&dave, &w->bob, "late first message", &m);
+	expect_decrypt(&w->bob, &dave, &m);
+	hl_ciphertext_free(&m.ct);
+	/* ... and replaced ones go only once their time is up. */
+	assert_int_equal(hl_signed_prekeys_prune(w->bob.c,
+	    hl_now_ms() - HL_SIGNED_PREKEY_KEEP_MS), 0);
+	encrypt_text(&dave, &w->bob, "still there", &m);
+	assert_int_equal(hl_signed_prekeys_prune(w->bob.c, hl_now_ms() + 1000), 0);
+	expect_decrypt(&w->bob, &dave, &m);    /* the session needs it no more */
+	hl_ciphertext_free(&m.ct);
+	hl_crypto_close(dave.c);
+	struct peer erin;
+	peer_create(w, &erin, "pl.cert", "bob4.db");
+	assert_int_equal(hl_session_start(erin.c, w->bob.handle, &first, cause), 0);
+	encrypt_text(&erin, &w->bob, "too late", &m);
+	uint8_t *pt;
+	size_t ptn;
+	int drc = hl_session_decrypt(w->bob.c, erin.handle, m.ct.type, m.ct.data,
+	    m.ct.len, &pt, &ptn, cause);
+	assert_int_not_equal(drc, 0);
+	assert_int_not_equal(drc, HL_EUNTRUSTED);
+	hl_ciphertext_free(&m.ct);
+	assert_int_equal(hl_identity_public(w->bob.c, &after), 0);
+	assert_int_equal(after.signed_prekey.id, spk.id);   /* current kept */
+	hl_crypto_close(erin.c);
 
 	/* A second identity is refused. */
 	assert_int_equal(hl_identity_create(w->bob.c, "fi.ncsc", 5, cause),
