@@ -13,6 +13,9 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hotline
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 SAN ?= 0
 VALGRIND ?= 0
@@ -24,6 +27,22 @@ Q := @
 endif
 CC ?= cc
 CFLAGS ?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS ?=
+
+# Hardened by default, as Debian's dpkg-buildflags would build it; HARDEN=0
+# leaves it to CPPFLAGS, CFLAGS and LDFLAGS alone. Fortification needs
+# optimisation: with -O0 in CFLAGS, build with HARDEN=0.
+HARDEN ?= 1
+ifeq ($(HARDEN),1)
+HARDEN_CPPFLAGS := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+else
+HARDEN_CPPFLAGS :=
+HARDEN_CFLAGS :=
+HARDEN_LDFLAGS :=
+endif
 
 # BUILD names the output folder; a sanitizer build goes beside it.
 BUILD ?= build
@@ -38,16 +57,19 @@ endif
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Werror
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -pthread \
-	$(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -I.
+	$(WARN) $(HARDEN_CPPFLAGS) $(CPPFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) \
+	$(SANFLAGS) -MMD -MP -I.
+# What every link adds after BASE_CFLAGS.
+BASE_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 # Each part sees only the libraries it is allowed to use: the client never
 # sees libsignal's headers, the relay never sees libsignal or the vault.
 BASE_PKGS   := libsodium
 CRYPTO_PKGS := libsignal-protocol-c libcrypto libsodium jansson sqlite3
-RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium
+RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium libsystemd
 CLIENT_PKGS := libcurl ncursesw jansson sqlite3 inih libsodium
 TEST_PKGS   := cmocka libcurl jansson sqlite3 libsodium libcrypto \
-	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw
+	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw libsystemd
 
 # pkg-config runs when a recipe runs (after `make deps`), never at parse time.
 pkg_cflags = $(filter-out -D_XOPEN_SOURCE% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(1)))
@@ -70,6 +92,7 @@ INTEG_SRC  := $(wildcard tests/integration/test_*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 DEMO_SRC   := $(wildcard tests/demo/*.c)
+SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -91,7 +114,7 @@ DEMO_BINS  := $(patsubst tests/demo/%.c,$(B)/tests/demo/%,$(DEMO_SRC))
 TEST_LIBS = $(if $(TESTLIB_SRC),$(LIB_TEST)) $(if $(CLIENT_SRC),$(LIB_CLIENT)) \
 	$(if $(RELAY_SRC),$(LIB_RELAY)) $(if $(CRYPTO_SRC),$(LIB_CRYPTO)) $(LIB_BASE)
 
-.PHONY: all test run-tests unit integration drills demo run-demo deps install \
+.PHONY: all test run-tests unit integration drills scripts demo run-demo deps install \
 	uninstall clean bench fuzz
 .DEFAULT_GOAL := all
 
@@ -113,26 +136,26 @@ $(B)/lib%.a:
 
 $(B)/hotline-relay: $(B)/relay/main.o $(LIB_RELAY) $(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
 
 $(B)/hotline: $(B)/client/main.o $(LIB_CLIENT) $(LIB_CRYPTO) $(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
 
 $(B)/hotline-drill: $(B)/client/drill_main.o $(LIB_CLIENT) $(LIB_CRYPTO) $(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(CLIENT_PKGS) $(CRYPTO_PKGS)) -lm
 
 $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) $(DEMO_BINS): %: %.o $(TEST_LIBS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(TEST_PKGS)) -lm
 
 # Tests and the demo first make sure the packages are there, then re-enter
 # make so that pkg-config sees them.
 test: deps
 	@$(MAKE) --no-print-directory run-tests
 
-run-tests: unit integration drills
+run-tests: unit integration drills scripts
 
 unit: $(UNIT_BINS)
 	@B=$(B) VALGRIND=$(VALGRIND) sh tests/run-unit.sh $(UNIT_BINS)
@@ -142,6 +165,10 @@ integration: $(PROGS) $(INTEG_BINS)
 
 drills: $(PROGS)
 	@B=$(B) sh tests/run-drills.sh
+
+# Shell tests: the build, the installed files, the demo, the README.
+scripts: $(PROGS)
+	@B=$(B) sh tests/run-scripts.sh $(SCRIPT_TESTS)
 
 demo: deps
 	@$(MAKE) --no-print-directory run-demo
@@ -157,7 +184,9 @@ deps:
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	for m in $(wildcard docs/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard docs/*.8); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
@@ -165,6 +194,12 @@ install: $(PROGS)
 	for u in $(wildcard config/*.service); do \
 		sed 's|/usr/local/bin|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	install -m 0644 config/hotline-relay.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/hotline-relay.conf
+	install -m 0644 config/hotline-relay.tmpfiles \
+		$(DESTDIR)$(TMPFILESDIR)/hotline-relay.conf
+	for c in $(wildcard config/bash-completion/*); do \
+		install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
@@ -172,6 +207,9 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard docs/*.8)))
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(wildcard config/*.service)))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/hotline-relay.conf \
+		$(DESTDIR)$(TMPFILESDIR)/hotline-relay.conf
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(wildcard config/bash-completion/*)))
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz

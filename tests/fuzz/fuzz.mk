@@ -87,13 +87,13 @@ $(call replay_bins,$(FUZZ_CRYPTO)): $(B)/tests/fuzz/replay_%: \
 		$(B)/tests/fuzz/replay.o $(B)/tests/fuzz/fuzz_%.o $(LIB_CRYPTO) \
 		$(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(CRYPTO_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(CRYPTO_PKGS)) -lm
 
 $(call replay_bins,$(FUZZ_RELAY)): $(B)/tests/fuzz/replay_%: \
 		$(B)/tests/fuzz/replay.o $(B)/tests/fuzz/fuzz_%.o \
 		$(call obj,$(RELAY_PARSE_SRC)) $(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
 
 fuzz-replay: $(call replay_bins,$(FUZZ_ALL))
 	@B=$(B) VALGRIND=$(VALGRIND) sh tests/fuzz/run-replay.sh $(FUZZ_ALL)
