@@ -12,6 +12,7 @@
 #include "relay/secret.h"
 #include "relay/store.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,21 @@ open_store(const struct hl_relay_cli *cli, int create,
 		return rc == HL_ECONFIG ? HL_RELAY_EXIT_CONFIG :
 		    HL_RELAY_EXIT_FAIL;
 	}
+	return HL_RELAY_EXIT_OK;
+}
+
+/* Prints obj (consumed) as one line; NULL is out of memory. */
+static int
+print_json(const struct hl_relay_cli *cli, json_t *obj)
+{
+	char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (text == NULL) {
+		say_error(cli, "out of memory");
+		return HL_RELAY_EXIT_FAIL;
+	}
+	printf("%s\n", text);
+	free(text);
 	return HL_RELAY_EXIT_OK;
 }
 
@@ -163,6 +179,25 @@ hl_relay_cmd_accounts(const struct hl_relay_cli *cli)
 		say_error(cli, cause);
 		return HL_RELAY_EXIT_FAIL;
 	}
+	if (cli->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; arr != NULL && i < n; i++) {
+			const struct hl_store_account_info *a = &list[i];
+			char created[HL_TIME_STR], revoked[HL_TIME_STR];
+			hl_time_rfc3339(a->created, created);
+			hl_time_rfc3339(a->revoked_at, revoked);
+			json_array_append_new(arr, json_pack(
+			    "{s:s, s:s, s:s, s:I, s:I, s:s, s:s*}",
+			    "handle", a->handle, "name", a->name, "status",
+			    a->revoked ? "revoked" : "active", "prekeys",
+			    (json_int_t)a->prekeys, "queued",
+			    (json_int_t)a->queued, "created", created,
+			    "revoked_at", a->revoked ? revoked : NULL));
+		}
+		free(list);
+		return print_json(cli, json_pack("{s:s, s:o}", "type",
+		    "accounts", "accounts", arr));
+	}
 	printf("%-24s %-8s %7s %7s  %-20s  %s\n", "HANDLE", "STATUS", "PREKEYS",
 	    "QUEUED", "CREATED (UTC)", "NAME");
 	for (size_t i = 0; i < n; i++) {
@@ -194,6 +229,20 @@ hl_relay_cmd_stats(const struct hl_relay_cli *cli)
 		return HL_RELAY_EXIT_FAIL;
 	}
 	char oldest[HL_TIME_STR] = "-";
+	if (cli->json) {
+		if (s.oldest_queued > 0)
+			hl_time_rfc3339(s.oldest_queued, oldest);
+		return print_json(cli, json_pack("{s:s, s:I, s:I, s:I, s:I, "
+		    "s:s*, s:I, s:I, s:I}", "type", "stats",
+		    "accounts_active", (json_int_t)s.accounts_active,
+		    "accounts_revoked", (json_int_t)s.accounts_revoked,
+		    "queued_messages", (json_int_t)s.queued_messages,
+		    "queued_notices", (json_int_t)s.queued_notices,
+		    "oldest_queued", s.oldest_queued > 0 ? oldest : NULL,
+		    "prekeys", (json_int_t)s.prekeys,
+		    "codes_pending", (json_int_t)s.codes_pending,
+		    "database_bytes", (json_int_t)s.database_bytes));
+	}
 	if (s.oldest_queued > 0)
 		hl_time_utc(s.oldest_queued, oldest);
 	printf("accounts_active: %lld\n", (long long)s.accounts_active);

@@ -16,6 +16,8 @@ struct hl_relay_cli {
 	const char *config;      /* -c FILE, or the default */
 	const char *expires;     /* invite --expires DUR, or NULL */
 	const char *listen;      /* serve --listen ADDR:PORT, or NULL */
+	int init;                /* serve --init: create the database first */
+	int json;                /* accounts, stats --json */
 	char **args;             /* positional arguments */
 	int nargs;
 };
@@ -27,6 +29,7 @@ int hl_relay_cmd_revoke(const struct hl_relay_cli *cli);
 int hl_relay_cmd_accounts(const struct hl_relay_cli *cli);
 int hl_relay_cmd_stats(const struct hl_relay_cli *cli);
 int hl_relay_cmd_backup(const struct hl_relay_cli *cli);
+int hl_relay_cmd_check_config(const struct hl_relay_cli *cli);
 
 /* Loads the configuration for a command; on error prints one line and
  * returns the exit code to use (HL_RELAY_EXIT_CONFIG). */

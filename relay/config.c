@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum key_type {
@@ -262,6 +263,11 @@ struct parse_state {
 	int error_line;          /* the first error our handler saw */
 	char error[HL_CAUSE_MAX];
 	int too_long;
+	int unclosed_line;       /* the first "[name" without "]" */
+	int syntax_line;         /* the first line reported as syntax */
+	hl_relay_config_report_fn report;    /* every problem, when set */
+	void *report_arg;
+	int problems;
 	unsigned char seen[NKEYS];
 	/* reader input: a FILE or a string */
 	FILE *file;
@@ -272,6 +278,14 @@ static int
 key_error(struct parse_state *ps, const struct key *k, const char *section,
     const char *name, const char *what)
 {
+	if (ps->report != NULL) {
+		char msg[HL_CAUSE_MAX + 64];
+		snprintf(msg, sizeof msg, "%s:%d: [%.32s] %.48s: %.160s",
+		    ps->name, ps->line, k ? k->section : section,
+		    k ? k->name : name, what);
+		ps->report(ps->report_arg, msg);
+		ps->problems++;
+	}
 	if (ps->error_line != 0)
 		return 0;
 	ps->error_line = ps->line;
@@ -396,6 +410,41 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return key_error(ps, NULL, section, name, "unknown key");
 }
 
+static void
+say_syntax(struct parse_state *ps, int line, int unclosed)
+{
+	char msg[HL_CAUSE_MAX + 64];
+	if (unclosed)
+		snprintf(msg, sizeof msg, "%s:%d: a section name without its "
+		    "closing ']' (expected [server], [store] or [limits])",
+		    ps->name, line);
+	else
+		snprintf(msg, sizeof msg, "%s:%d: syntax error (expected "
+		    "[section], key = value or a comment)", ps->name, line);
+	ps->report(ps->report_arg, msg);
+	ps->problems++;
+}
+
+/* inih says only where its first syntax error is; for a report of every
+ * problem, lines it will refuse are found here as they are read. */
+static void
+report_syntax(struct parse_state *ps, const char *line)
+{
+	const char *p = line + strspn(line, " \t\r\n");
+	if (*p == '\0' || *p == ';' || *p == '#')
+		return;
+	int bad = 0, unclosed = 0;
+	if (*p == '[')
+		unclosed = bad = strchr(p, ']') == NULL;
+	else if (strpbrk(p, "=:") == NULL && p == line)
+		bad = 1;       /* indented lines continue a value */
+	if (!bad)
+		return;
+	if (ps->syntax_line == 0)
+		ps->syntax_line = ps->line;
+	say_syntax(ps, ps->line, unclosed);
+}
+
 /* Feeds inih one line at a time, so the handler knows the line number. */
 static char *
 reader(char *str, int num, void *stream)
@@ -422,6 +471,11 @@ reader(char *str, int num, void *stream)
 		got = str;
 	}
 	ps->line++;
+	const char *p = got + strspn(got, " \t");
+	if (*p == '[' && strchr(p, ']') == NULL && ps->unclosed_line == 0)
+		ps->unclosed_line = ps->line;
+	if (ps->report != NULL)
+		report_syntax(ps, got);
 	size_t len = strlen(got);
 	int at_end = ps->file ? feof(ps->file) : *ps->text == '\0';
 	if (len > 0 && got[len - 1] != '\n' && !at_end) {
@@ -488,6 +542,15 @@ run_parse(struct parse_state *ps, char *cause)
 		    ps->line, 200 - 3);
 	if (rc == -2)
 		return hl_fail(cause, HL_ENOMEM, "%s: out of memory", ps->name);
+	if (ps->report != NULL && rc > 0 && ps->syntax_line == 0) {
+		say_syntax(ps, rc, rc == ps->unclosed_line);
+		ps->syntax_line = rc;
+	}
+	if (rc > 0 && (ps->error_line == 0 || rc < ps->error_line) &&
+	    rc == ps->unclosed_line)
+		return hl_fail(cause, HL_ECONFIG,
+		    "%s:%d: a section name without its closing ']' (expected "
+		    "[server], [store] or [limits])", ps->name, rc);
 	if (rc > 0 && (ps->error_line == 0 || rc < ps->error_line))
 		return hl_fail(cause, HL_ECONFIG,
 		    "%s:%d: syntax error (expected [section], key = value or a "
@@ -550,8 +613,9 @@ hl_relay_config_parse(const char *text, const char *name, const char *dir,
 	return run_parse(&ps, cause);
 }
 
-int
-hl_relay_config_load(const char *path, struct hl_relay_config *cfg, char *cause)
+static int
+load(const char *path, struct hl_relay_config *cfg,
+    hl_relay_config_report_fn report, void *arg, char *cause)
 {
 	hl_relay_config_defaults(cfg);
 	if (snprintf(cfg->path, sizeof cfg->path, "%s", path) >=
@@ -563,15 +627,60 @@ hl_relay_config_load(const char *path, struct hl_relay_config *cfg, char *cause)
 		return hl_fail(cause, e == ENOENT ? HL_ENOTFOUND : HL_EIO,
 		    "%s: %s", path, strerror(e));
 	}
+	/* fopen() opens a folder too; reading it would fail without saying
+	 * why. */
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		return hl_fail(cause, HL_ECONFIG,
+		    "%s: is a folder, not a configuration file", path);
+	}
 	struct parse_state ps;
 	memset(&ps, 0, sizeof ps);
 	ps.cfg = cfg;
 	ps.name = path;
 	ps.file = f;
+	ps.report = report;
+	ps.report_arg = arg;
 	int rc = run_parse(&ps, cause);
 	if (rc == 0 && ferror(f))
 		rc = hl_fail(cause, HL_EIO, "%s: read error", path);
 	fclose(f);
+	return rc;
+}
+
+int
+hl_relay_config_load(const char *path, struct hl_relay_config *cfg, char *cause)
+{
+	return load(path, cfg, NULL, NULL, cause);
+}
+
+struct reported {
+	hl_relay_config_report_fn fn;
+	void *arg;
+	int count;
+	char first[HL_CAUSE_MAX + 64];
+};
+
+static void
+count_report(void *arg, const char *problem)
+{
+	struct reported *r = arg;
+	if (r->count++ == 0)
+		snprintf(r->first, sizeof r->first, "%s", problem);
+	r->fn(r->arg, problem);
+}
+
+int
+hl_relay_config_load_report(const char *path, struct hl_relay_config *cfg,
+    hl_relay_config_report_fn report, void *arg, char *cause)
+{
+	struct reported r = { report, arg, 0, "" };
+	int rc = load(path, cfg, count_report, &r, cause);
+	/* What stopped the load and was not among the lines reported: the
+	 * file itself, a line too long, a cross-check between keys. */
+	if (rc != 0 && (r.count == 0 || strcmp(r.first, cause) != 0))
+		report(arg, cause);
 	return rc;
 }
 

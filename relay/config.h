@@ -65,6 +65,16 @@ void hl_relay_config_defaults(struct hl_relay_config *cfg);
 int hl_relay_config_load(const char *path, struct hl_relay_config *cfg,
     char *cause);
 
+/* Called with each problem found, one line each ("FILE:LINE: ..."). */
+typedef void (*hl_relay_config_report_fn)(void *arg, const char *problem);
+
+/* hl_relay_config_load() that goes on after the first problem and
+ * reports every one it finds in the lines (the cross-checks between keys
+ * only when the lines are good). Returns as hl_relay_config_load(), with
+ * the first problem in cause. */
+int hl_relay_config_load_report(const char *path, struct hl_relay_config *cfg,
+    hl_relay_config_report_fn report, void *arg, char *cause);
+
 /* The same for text already in memory; name is used in messages and dir
  * resolves relative paths. */
 int hl_relay_config_parse(const char *text, const char *name, const char *dir,

@@ -15,6 +15,8 @@
 enum {
 	OPT_EXPIRES = 1,
 	OPT_LISTEN = 2,
+	OPT_INIT = 4,
+	OPT_JSON = 8,
 };
 
 struct command {
@@ -29,21 +31,24 @@ struct command {
 static const struct command commands[] = {
 	{ "init", "[-c FILE]", "create the database (or check it is current)",
 	    0, 0, hl_relay_cmd_init },
-	{ "serve", "[-c FILE] [--listen ADDR:PORT]", "run the relay",
-	    0, OPT_LISTEN, hl_relay_cmd_serve },
+	{ "serve", "[-c FILE] [--listen ADDR:PORT] [--init]", "run the relay",
+	    0, OPT_LISTEN | OPT_INIT, hl_relay_cmd_serve },
 	{ "invite", "[-c FILE] [--expires DUR] HANDLE",
 	    "print a one-time enrollment code for HANDLE (default expiry 7d)",
 	    1, OPT_EXPIRES, hl_relay_cmd_invite },
 	{ "revoke", "[-c FILE] HANDLE",
 	    "revoke HANDLE's account at once; its queued messages are dropped",
 	    1, 0, hl_relay_cmd_revoke },
-	{ "accounts", "[-c FILE]", "list the accounts",
-	    0, 0, hl_relay_cmd_accounts },
-	{ "stats", "[-c FILE]", "print store statistics",
-	    0, 0, hl_relay_cmd_stats },
+	{ "accounts", "[-c FILE] [--json]", "list the accounts",
+	    0, OPT_JSON, hl_relay_cmd_accounts },
+	{ "stats", "[-c FILE] [--json]", "print store statistics",
+	    0, OPT_JSON, hl_relay_cmd_stats },
 	{ "backup", "[-c FILE] FILE",
 	    "write a consistent copy of the database to FILE (while serving "
 	    "too)", 1, 0, hl_relay_cmd_backup },
+	{ "check-config", "[-c FILE]",
+	    "check relay.ini, its TLS files and its store folder without "
+	    "serving", 0, 0, hl_relay_cmd_check_config },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -53,7 +58,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: hotline-relay COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name,
+		fprintf(f, "  %-12s %s\n", commands[i].name,
 		    commands[i].summary);
 	fprintf(f, "\nEvery command takes -c FILE (default $%s, else %s),\n"
 	    "--help and --version. See "
@@ -73,6 +78,11 @@ command_help(const struct command *c)
 	if (c->options & OPT_LISTEN)
 		printf("  --listen ADDR:PORT    listen here instead of "
 		    "[server] listen\n");
+	if (c->options & OPT_JSON)
+		printf("  --json                one JSON object on stdout\n");
+	if (c->options & OPT_INIT)
+		printf("  --init                create the database first when "
+		    "there is none (as init)\n");
 	printf("  -h, --help            this help\n");
 	printf("  --version             the version\n");
 }
@@ -151,6 +161,12 @@ run_command(const struct command *c, int argc, char **argv)
 				return bad_usage(c, "-c/--config needs a FILE",
 				    NULL);
 			cli.config = v;
+		} else if ((c->options & OPT_JSON) &&
+		    strcmp(a, "--json") == 0) {
+			cli.json = 1;
+		} else if ((c->options & OPT_INIT) &&
+		    strcmp(a, "--init") == 0) {
+			cli.init = 1;
 		} else if ((c->options & OPT_EXPIRES) &&
 		    is_option(a, "--expires")) {
 			size_t n = strlen("--expires");

@@ -1,8 +1,9 @@
 /*
  * serve: the serve subcommand. Checks the configuration (TLS settings as
  * GnuTLS sees them, plain HTTP only on loopback), opens the store and the
- * listening socket, starts the server, and waits for SIGTERM or SIGINT to
- * stop it cleanly.
+ * listening socket, starts the server, tells systemd it is ready, reloads
+ * the TLS certificate and key on SIGHUP, and waits for SIGTERM or SIGINT
+ * to stop it cleanly.
  */
 #include "relay/cli.h"
 
@@ -30,67 +31,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
-
-#define PEM_MAX (1 << 20)
 
 static void
 say_error(const char *msg)
 {
 	fprintf(stderr, "hotline-relay serve: %s\n", msg);
-}
-
-/* Reads a PEM file whole into a NUL-terminated buffer (caller wipes and
- * frees; *len is its length). */
-static int
-read_pem(const char *path, const char *what, char **out, size_t *len,
-    char *cause)
-{
-	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hl_fail(cause, HL_ECONFIG, "%s %s: %s", what, path,
-		    strerror(errno));
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-	    sb.st_size > PEM_MAX) {
-		close(fd);
-		return hl_fail(cause, HL_ECONFIG,
-		    "%s %s: expected a PEM file of at most %d bytes", what,
-		    path, PEM_MAX);
-	}
-	/* Group read is the documented setup (0640 root:hotline-relay). */
-	if (strcmp(what, "tls_key") == 0 && (sb.st_mode & 007) != 0) {
-		char q[HL_LOG_VALUE_MAX];
-		hl_log(HL_LOG_WARN, "tls", "key=%s warning=readable_by_others",
-		    hl_log_quote(path, q));
-	}
-	size_t n = (size_t)sb.st_size;
-	char *buf = malloc(n + 1);
-	if (buf == NULL) {
-		close(fd);
-		return hl_fail(cause, HL_ENOMEM, "out of memory");
-	}
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	if (got != n || memchr(buf, '\0', got) != NULL) {
-		sodium_memzero(buf, n + 1);
-		free(buf);
-		return hl_fail(cause, HL_ECONFIG,
-		    "%s %s: cannot read it as PEM text", what, path);
-	}
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 static int
@@ -122,13 +69,37 @@ open_listener(const char *listen_str, int *ipv6, int *fd_out, char *cause)
 	return 0;
 }
 
+/* Tells systemd (Type=notify) how the relay stands; nothing when not
+ * started by it ($NOTIFY_SOCKET unset). */
 static void
-wipe_pem(char *p, size_t len)
+notify(const char *state)
 {
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
+	int rc = sd_notify(0, state);
+	if (rc < 0)
+		hl_log(HL_LOG_WARN, "notify", "error=%s", strerror(-rc));
+}
+
+/* SIGHUP: the certificate and key again, for handshakes from now on. */
+static void
+reload_tls(struct hl_tls *tls)
+{
+	char cause[HL_CAUSE_MAX];
+	if (tls == NULL) {
+		hl_log(HL_LOG_INFO, "reload", "tls=off action=none");
+		return;
 	}
+	notify("RELOADING=1");
+	if (hl_tls_reload(tls, cause) != 0) {
+		char q[HL_LOG_VALUE_MAX];
+		hl_log(HL_LOG_ERROR, "reload", "status=failed kept=previous "
+		    "error=%s", hl_log_quote(cause, q));
+	} else {
+		char until[HL_TIME_STR];
+		hl_time_rfc3339(hl_tls_not_after(tls) * 1000, until);
+		hl_log(HL_LOG_INFO, "reload", "status=ok tls_not_after=%s",
+		    until);
+	}
+	notify("READY=1");
 }
 
 int
@@ -162,15 +133,10 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 		say_error("this libmicrohttpd was built without TLS");
 		return HL_RELAY_EXIT_CONFIG;
 	}
-	char *cert = NULL, *key = NULL;
-	size_t cert_len = 0, key_len = 0;
+	struct hl_tls *tls = NULL;
 	char older[64] = "";
-	if (use_tls && (read_pem(cfg.tls_cert, "tls_cert", &cert, &cert_len,
-	    cause) != 0 || read_pem(cfg.tls_key, "tls_key", &key, &key_len,
-	    cause) != 0 || hl_tls_check(cert, key, cfg.tls_priorities, older,
-	    sizeof older, cause) != 0)) {
-		wipe_pem(cert, cert_len);
-		wipe_pem(key, key_len);
+	if (use_tls && hl_tls_load(cfg.tls_cert, cfg.tls_key,
+	    cfg.tls_priorities, older, sizeof older, &tls, cause) != 0) {
 		say_error(cause);
 		return HL_RELAY_EXIT_CONFIG;
 	}
@@ -193,21 +159,22 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	hl_jsonwipe_install();
 
 	struct hl_store *st = NULL;
-	int rc = hl_store_open(cfg.store_url, 0, cfg.threads + 2, &st, cause);
+	int rc = hl_store_open(cfg.store_url, cli->init, cfg.threads + 2, &st,
+	    cause);
 	int fd = -1, ipv6 = 0;
 	if (rc == 0)
 		rc = open_listener(cfg.listen, &ipv6, &fd, cause);
 	struct hl_server *srv = NULL;
 	if (rc == 0) {
-		struct hl_server_options opt = { fd, ipv6, cert, key };
+		struct hl_server_options opt = { fd, ipv6, tls };
 		rc = hl_server_start(&cfg, st, &opt, &srv, cause);
 	}
-	wipe_pem(cert, cert_len);
-	wipe_pem(key, key_len);
 	if (rc != 0) {
 		say_error(cause);
 		hl_store_close(st);
-		return HL_RELAY_EXIT_FAIL;
+		hl_tls_free(tls);
+		return rc == HL_ECONFIG ? HL_RELAY_EXIT_CONFIG :
+		    HL_RELAY_EXIT_FAIL;
 	}
 	char retention[32];
 	hl_duration_format(cfg.retention_ms, retention, sizeof retention);
@@ -216,22 +183,24 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	    "retention=%s metrics=%s", HL_RELAY_VERSION, (long)getpid(),
 	    cfg.listen, use_tls ? "on" : "off", cfg.threads, cfg.store_url,
 	    retention, cfg.metrics ? "on" : "off");
+	notify("READY=1");
 
 	int sig = 0;
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			hl_log(HL_LOG_INFO, "signal",
-			    "signal=SIGHUP action=ignored (restart to reload)");
+			reload_tls(tls);
 			continue;
 		}
 		break;
 	}
+	notify("STOPPING=1");
 	hl_log(HL_LOG_INFO, "stopping", "signal=%s",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	hl_server_stop(srv);
 	hl_store_close(st);
+	hl_tls_free(tls);
 	hl_log(HL_LOG_INFO, "stop", "status=clean");
 	return HL_RELAY_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "relay/ratelimit.h"
 #include "relay/req.h"
 #include "relay/tally.h"
+#include "relay/tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -210,11 +211,12 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	if (cfg->threads > 1)
 		extra[ne++] = option(MHD_OPTION_THREAD_POOL_SIZE,
 		    (intptr_t)cfg->threads, NULL);
-	if (opt->tls_cert_pem != NULL) {
-		extra[ne++] = option(MHD_OPTION_HTTPS_MEM_CERT, 0,
-		    opt->tls_cert_pem);
-		extra[ne++] = option(MHD_OPTION_HTTPS_MEM_KEY, 0,
-		    opt->tls_key_pem);
+	if (opt->tls != NULL) {
+		/* Each handshake asks for the pair in use, so that SIGHUP can
+		 * replace it without a restart. */
+		hl_tls_bind(opt->tls);
+		extra[ne++] = option(MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+		    hl_tls_callback());
 		extra[ne++] = option(MHD_OPTION_HTTPS_PRIORITIES, 0,
 		    cfg->tls_priorities);
 	}
@@ -222,7 +224,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (opt->tls_cert_pem != NULL)
+	if (opt->tls != NULL)
 		flags |= MHD_USE_TLS;
 	if (opt->ipv6)
 		flags |= MHD_USE_IPv6;

@@ -9,13 +9,15 @@
 #include "relay/config.h"
 #include "relay/store.h"
 
+struct hl_tls;
+
 struct hl_server;
 
 struct hl_server_options {
 	int listen_fd;                 /* bound and listening; taken over */
 	int ipv6;
-	const char *tls_cert_pem;      /* NULL for plain HTTP; borrowed, and */
-	const char *tls_key_pem;       /* no longer needed once started */
+	struct hl_tls *tls;            /* NULL for plain HTTP; borrowed, and
+	                                * freed only after hl_server_stop() */
 };
 
 /* Starts serving. cfg and store are borrowed and outlive the server.

@@ -165,7 +165,10 @@ test_bad_lines(void **state)
 		{ "[server]\nthreads = 2\nthreads = 3\n",
 		    "relay.ini:3: [server] threads: set twice" },
 		{ "[server]\nthreads\n", "relay.ini:2: syntax error" },
-		{ "[server\nthreads = 2\n", "relay.ini:1: syntax error" },
+		{ "[server\nthreads = 2\n", "relay.ini:1: a section name "
+		    "without its closing ']'" },
+		{ "[server]\nthreads = 2\n[limits\n",
+		    "relay.ini:3: a section name without its closing ']'" },
 		{ "[store]\nurl = postgresql:host=db\n",
 		    "relay.ini:2: [store] url: expected sqlite:PATH" },
 		{ "[store]\nurl = sqlite:\n",
@@ -256,6 +259,12 @@ test_load_file(void **state)
 	assert_string_equal(c.store_url, want);
 	unlink(path);
 	assert_int_equal(hl_relay_config_load(path, &c, cause), HL_ENOTFOUND);
+	snprintf(want, sizeof want, "%s: No such file", path);
+	assert_non_null(strstr(cause, want));
+	/* A folder named as the file is an error that says so. */
+	assert_int_equal(hl_relay_config_load(dir, &c, cause), HL_ECONFIG);
+	snprintf(want, sizeof want, "%s: is a folder", dir);
+	assert_non_null(strstr(cause, want));
 	rmdir(dir);
 }
 
