@@ -167,7 +167,7 @@ drills: $(PROGS)
 	@B=$(B) sh tests/run-drills.sh
 
 # Shell tests: the build, the installed files, the demo, the README.
-scripts: $(PROGS)
+scripts: $(PROGS) $(DEMO_BINS)
 	@B=$(B) sh tests/run-scripts.sh $(SCRIPT_TESTS)
 
 demo: deps

@@ -11,9 +11,13 @@ RELAY="$B/hotline-relay"
 
 "$B/tests/demo/demo_crypto"
 
-dir=$(mktemp -d /tmp/hotline-demo.XXXXXX)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hotline-demo.XXXXXX")
 relay_pid=
+# Runs on every exit. A signal would end the shell without the EXIT trap,
+# so each is turned into an exit: SIGPIPE too, for `make demo | head`,
+# when every later write fails. Nothing here writes to standard output.
 cleanup() {
+	trap '' PIPE
 	if [ -n "$relay_pid" ]; then
 		kill "$relay_pid" 2>/dev/null || true
 		wait "$relay_pid" 2>/dev/null || true
@@ -21,7 +25,10 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 
 say() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -40,7 +47,8 @@ allow_plain_http = true
 url = sqlite:$dir/relay.db
 EOF
 		"$RELAY" init -c "$dir/relay.ini" >/dev/null
-		"$RELAY" serve -c "$dir/relay.ini" 2>"$dir/relay.log" &
+		"$RELAY" serve -c "$dir/relay.ini" </dev/null >/dev/null \
+		    2>"$dir/relay.log" &
 		relay_pid=$!
 		n=0
 		while [ $n -lt 50 ]; do
