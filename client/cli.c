@@ -9,6 +9,7 @@
 #include "crypto/hl_time.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,12 +54,17 @@ const struct hl_command hl_commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+/* Set as soon as --json is seen, so that errors met before a command has
+ * a struct hl_cli at hand come out as JSON too. */
+static int json_errors;
+
 int
 hl_cli_global_option(struct hl_cli *cli, int opt)
 {
 	switch (opt) {
 	case 'J':
 		cli->json = 1;
+		json_errors = 1;
 		return 1;
 	case 'H':
 		cli->home = optarg;
@@ -74,16 +80,120 @@ hl_cli_global_option(struct hl_cli *cli, int opt)
 	}
 }
 
+void
+hl_cli_global_scan(struct hl_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	char **copy = calloc((size_t)argc + 1, sizeof *copy);
+	int opt;
+	if (copy == NULL)
+		return;
+	/* GNU getopt permutes what it scans: a copy keeps argv as typed. "-"
+	 * returns every other word in place, so nothing is skipped or moved;
+	 * options the command alone knows come back as '?'. */
+	memcpy(copy, argv, (size_t)argc * sizeof *copy);
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, copy, "-", opts, NULL)) != -1)
+		hl_cli_global_option(cli, opt);
+	free(copy);
+	optind = 0;
+}
+
+static void
+json_error(int exitc, const char *code, const char *message)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("error"));
+	json_object_set_new(o, "code", json_string(code));
+	json_object_set_new(o, "message", json_string(message));
+	json_object_set_new(o, "exit", json_integer(exitc));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s != NULL)
+		fprintf(stderr, "%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+const char *
+hl_cli_exit_name(int exitc)
+{
+	switch (exitc) {
+	case HL_EXIT_OK: return "ok";
+	case HL_EXIT_USAGE: return "usage";
+	case HL_EXIT_PASSPHRASE: return "passphrase";
+	case HL_EXIT_UNTRUSTED: return "untrusted";
+	case HL_EXIT_REFUSED: return "refused";
+	case HL_EXIT_UNREACHABLE: return "unreachable";
+	case HL_EXIT_NOTFOUND: return "not_found";
+	case HL_EXIT_QUEUED: return "queued";
+	case HL_EXIT_SENT: return "sent";
+	case HL_EXIT_DELIVERED: return "delivered";
+	case HL_EXIT_FAILED: return "failed";
+	case HL_EXIT_EXPIRED: return "expired";
+	case HL_EXIT_INTERRUPTED: return "interrupted";
+	default: return "error";
+	}
+}
+
+int
+hl_cli_error(int exitc, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (json_errors)
+		json_error(exitc, code != NULL ? code : hl_cli_exit_name(exitc), msg);
+	else
+		fprintf(stderr, "hotline: %s\n", msg);
+	return exitc;
+}
+
+void
+hl_cli_warn(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!json_errors) {
+		fprintf(stderr, "hotline: %s\n", msg);
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("warning"));
+	json_object_set_new(o, "message", json_string(msg));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s != NULL)
+		fprintf(stderr, "%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
 int
 hl_cli_usage_error(const char *command, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
-	fprintf(stderr, "hotline%s%s: ", command ? " " : "", command ? command : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'hotline %s%s--help'.\n", command ? command : "",
-	    command ? " " : "");
+	if (json_errors) {
+		char full[1100];
+		snprintf(full, sizeof full, "%s%s%s", command ? command : "",
+		    command ? ": " : "", msg);
+		json_error(HL_EXIT_USAGE, "usage", full);
+		return HL_EXIT_USAGE;
+	}
+	fprintf(stderr, "hotline%s%s: %s\nTry 'hotline %s%s--help'.\n",
+	    command ? " " : "", command ? command : "", msg,
+	    command ? command : "", command ? " " : "");
 	return HL_EXIT_USAGE;
 }
 
@@ -135,10 +245,11 @@ hl_cli_fail(int code, const char *what, const char *cause)
 {
 	/* A cause can quote the relay or a file: shown sanitized. */
 	struct hl_san_pool sp = { 0 };
-	fprintf(stderr, "hotline: %s: %s\n", what, hl_san(&sp,
+	int exitc = hl_cli_exit_for(code);
+	hl_cli_error(exitc, NULL, "%s: %s", what, hl_san(&sp,
 	    cause != NULL && *cause ? cause : hl_strerror(code), HL_SANITIZE_ONELINE));
 	hl_san_free(&sp);
-	return hl_cli_exit_for(code);
+	return exitc;
 }
 
 int
@@ -173,6 +284,7 @@ hl_cli_prepare(struct hl_cli *cli)
 		cli->home = cli->home_buf;
 	}
 	snprintf(cli->db_path, sizeof cli->db_path, "%s/hotline.db", cli->home);
+	int explicit_config = cli->config_path != NULL;
 	if (cli->config_path == NULL) {
 		const char *xdg = getenv("XDG_CONFIG_HOME");
 		if (xdg != NULL && *xdg == '/')
@@ -188,7 +300,8 @@ hl_cli_prepare(struct hl_cli *cli)
 		if (f != NULL && *f != '\0')
 			cli->passphrase_file = f;
 	}
-	if (hl_client_config_load(cli->config_path, &cli->cfg, cause) != 0)
+	if (hl_client_config_load(cli->config_path, explicit_config, &cli->cfg,
+	    cause) != 0)
 		return hl_cli_fail(HL_ECONFIG, "configuration", cause);
 	return 0;
 }
@@ -267,13 +380,15 @@ hl_cli_call_failed(const struct hl_call *c, const char *what)
 		return hl_cli_fail(c->err, what, c->cause);
 	hl_api_parse_error(c->body, c->len, code, sizeof code, message,
 	    sizeof message);
-	struct hl_san_pool sp = { 0 };
-	fprintf(stderr, "hotline: %s: the relay answered %d%s%s%s%s\n", what,
-	    c->status, code[0] ? " " : "", hl_san(&sp, code, HL_SANITIZE_ONELINE),
-	    message[0] ? ": " : "", hl_san(&sp, message, HL_SANITIZE_ONELINE));
-	hl_san_free(&sp);
-	return c->status >= 500 || c->status == 429 ? HL_EXIT_UNREACHABLE :
+	int exitc = c->status >= 500 || c->status == 429 ? HL_EXIT_UNREACHABLE :
 	    HL_EXIT_REFUSED;
+	struct hl_san_pool sp = { 0 };
+	const char *scode = hl_san(&sp, code, HL_SANITIZE_ONELINE);
+	hl_cli_error(exitc, code[0] ? scode : NULL,
+	    "%s: the relay answered %d%s%s%s%s", what, c->status, code[0] ? " " : "",
+	    scode, message[0] ? ": " : "", hl_san(&sp, message, HL_SANITIZE_ONELINE));
+	hl_san_free(&sp);
+	return exitc;
 }
 
 int

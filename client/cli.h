@@ -22,6 +22,7 @@ enum hl_exit {
 	HL_EXIT_REFUSED = 5,     /* the relay refused (code, token, recipient) */
 	HL_EXIT_UNREACHABLE = 6, /* the relay could not be reached */
 	HL_EXIT_NOTFOUND = 7,    /* no such message, contact or profile */
+	HL_EXIT_INTERRUPTED = 130, /* interrupted (Ctrl-C) before anything was done */
 	/* send --wait-for: the state reached when the wait ended */
 	HL_EXIT_QUEUED = 10,
 	HL_EXIT_SENT = 11,
@@ -78,8 +79,25 @@ int hl_cli_prepare(struct hl_cli *cli);
  * prints the error and returns the exit code on failure. */
 int hl_cli_open(struct hl_cli *cli);
 
-/* Prints "hotline: <what>: <cause>" to stderr and maps code to an exit. */
+/* Prints "hotline: <what>: <cause>" to stderr and maps code to an exit.
+ * With --json anywhere on the command line, every error goes to stderr as
+ * one object {"type":"error","code","message","exit"} instead. */
 int hl_cli_fail(int code, const char *what, const char *cause);
+
+/* Prints an error whose exit code is already known; code is a short
+ * machine name ("usage", "not_found", a relay error code). Returns exitc. */
+int hl_cli_error(int exitc, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A warning on stderr: "hotline: ..." or {"type":"warning","message"}. */
+void hl_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The machine name of an exit code ("usage", "unreachable", ...). */
+const char *hl_cli_exit_name(int exitc);
+
+/* Takes every global option from anywhere in argv (before "--") into cli,
+ * leaving argv as it is; the commands skip them when they parse. */
+void hl_cli_global_scan(struct hl_cli *cli, int argc, char **argv);
 
 /* The exit code for an error code. */
 int hl_cli_exit_for(int code);

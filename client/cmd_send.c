@@ -8,6 +8,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ struct waiter {
 	const char *id;
 	enum wait_for target;
 	int64_t deadline;
-	int fetches_at_start;
+	int64_t next_fetch;       /* no fetch before this (monotonic ms) */
 	int reached;
 	int settled;              /* failed or expired: no point waiting */
 	int attempted;            /* WAIT_NONE: one attempt made */
@@ -64,11 +65,15 @@ wait_done(void *arg)
 	if (w->target == WAIT_NONE)
 		/* One attempt: done once nothing is in flight any more. */
 		return hl_engine_inflight(w->e) == 0;
-	/* Receipts and acks come through fetches: keep one going. */
-	if (!still_queued && w->target != WAIT_RELAY) {
-		int64_t left = (w->deadline - hl_mono_ms()) / 1000;
-		hl_engine_fetch(w->e, (int)(left > LONG_POLL_S ? LONG_POLL_S :
-		    left > 0 ? left : 0));
+	/* Receipts and acks come through fetches: keep a long-poll going, at
+	 * most one started a second whatever the relay answers. Less than a
+	 * second left is no long-poll at all: the loop sleeps to the deadline
+	 * instead of asking with wait=0 again and again. */
+	int64_t now = hl_mono_ms(), left = (w->deadline - now) / 1000;
+	if (!still_queued && w->target != WAIT_RELAY && left >= 1 &&
+	    now >= w->next_fetch) {
+		hl_engine_fetch(w->e, (int)(left > LONG_POLL_S ? LONG_POLL_S : left));
+		w->next_fetch = now + 1000;
 	}
 	return 0;
 }
@@ -154,34 +159,78 @@ explain_queued(struct hl_cli *cli, const struct hl_msg *m)
 		printf(": not sent yet; 'hotline sync' sends it");
 }
 
+/* Standard input to its end, into buf (cap bytes, NUL-terminated). Only
+ * the end of input ends a body: an interrupt (Ctrl-C) or a read error
+ * gives no body at all, so a half-typed message is never queued. 0, or
+ * the exit code (the error printed). */
+static int
+read_stdin(char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	for (;;) {
+		if (hl_cli_interrupted())
+			break;
+		if (n == cap - 1)
+			break;    /* too long: the caller says so */
+		ssize_t r = read(STDIN_FILENO, buf + n, cap - 1 - n);
+		if (r > 0) {
+			n += (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			buf[n] = '\0';
+			*len = n;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		int err = errno;
+		sodium_memzero(buf, n);
+		return hl_cli_error(HL_EXIT_ERROR, "read", "send: reading the text "
+		    "from standard input: %s; nothing was queued", strerror(err));
+	}
+	if (n == cap - 1 && !hl_cli_interrupted()) {
+		buf[n] = '\0';
+		*len = n;
+		return 0;
+	}
+	sodium_memzero(buf, n);
+	return hl_cli_error(HL_EXIT_INTERRUPTED, "interrupted",
+	    "send: interrupted: nothing was queued");
+}
+
 /* TEXT is the remaining arguments joined by spaces, or standard input for
- * "-". Caller frees with free(). */
-static char *
-read_body(int argc, char **argv, int *too_long)
+ * "-". 0 with *out (caller frees with free()), or the exit code (the
+ * error printed). */
+static int
+read_body(int argc, char **argv, char **out, int *too_long)
 {
 	*too_long = 0;
+	*out = NULL;
 	if (argc == 1 && strcmp(argv[0], "-") == 0) {
 		size_t cap = HL_CONTENT_BODY_MAX + 2, n = 0;
 		char *buf = malloc(cap);
 		if (buf == NULL)
-			return NULL;
-		ssize_t r;
-		while (n < cap - 1 && (r = read(STDIN_FILENO, buf + n, cap - 1 - n)) > 0)
-			n += (size_t)r;
-		buf[n] = '\0';
+			return hl_cli_fail(HL_ENOMEM, "send", NULL);
+		int rc = read_stdin(buf, cap, &n);
+		if (rc != 0) {
+			free(buf);
+			return rc;
+		}
 		if (n > HL_CONTENT_BODY_MAX)
 			*too_long = 1;
 		/* One trailing newline is the shell's, not the officer's. */
 		if (n > 0 && buf[n - 1] == '\n')
 			buf[--n] = '\0';
-		return buf;
+		*out = buf;
+		return 0;
 	}
 	size_t len = 1;
 	for (int i = 0; i < argc; i++)
 		len += strlen(argv[i]) + 1;
 	char *buf = calloc(1, len);
 	if (buf == NULL)
-		return NULL;
+		return hl_cli_fail(HL_ENOMEM, "send", NULL);
 	for (int i = 0; i < argc; i++) {
 		if (i > 0)
 			strcat(buf, " ");
@@ -189,7 +238,8 @@ read_body(int argc, char **argv, int *too_long)
 	}
 	if (strlen(buf) > HL_CONTENT_BODY_MAX)
 		*too_long = 1;
-	return buf;
+	*out = buf;
+	return 0;
 }
 
 struct incident_opts {
@@ -349,9 +399,10 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 		ack_within = cli->cfg.default_ack_within_ms;
 	req.ack_within_ms = ack_within > 0 ? ack_within : 0;
 	int too_long;
-	char *body = read_body(argc - optind, argv + optind, &too_long);
-	if (body == NULL)
-		return hl_cli_fail(HL_ENOMEM, "send", NULL);
+	char *body;
+	int brc = read_body(argc - optind, argv + optind, &body, &too_long);
+	if (brc != 0)
+		return brc;
 	if (too_long) {
 		free(body);
 		return hl_cli_usage_error("send", "the text is longer than %d bytes",
@@ -390,7 +441,17 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 	/* The message is stored: whatever happens next, it is not lost. */
 	hl_engine_kick(w.e);
 	w.deadline = hl_mono_ms() + (w.target == WAIT_NONE ? 120000 : timeout);
-	int lr = hl_loop_run(w.e, wait_done, &w, w.deadline);
+	int lr;
+	for (;;) {
+		/* Woken at the next allowed fetch too, not only by the network. */
+		int64_t until = w.deadline;
+		if (w.target != WAIT_NONE && w.next_fetch > hl_mono_ms() &&
+		    w.next_fetch < until)
+			until = w.next_fetch;
+		lr = hl_loop_run(w.e, wait_done, &w, until);
+		if (lr != HL_ETIMEOUT || until >= w.deadline)
+			break;
+	}
 
 	struct hl_msg m;
 	int exitc = HL_EXIT_ERROR;

@@ -6,16 +6,44 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define SEEN_MAX 256
+
+struct seen {
+	char key[96];    /* "section\nname" */
+	int line;
+};
 
 struct load {
 	struct hl_client_config *cfg;
 	const char *path;
 	char *cause;
-	int failed;
+	int failed;    /* the line of the first error in a key, else 0 */
 	FILE *f;
 	int line;    /* libinih was built without line numbers: we count */
+	struct seen seen[SEEN_MAX];
+	size_t nseen;
 };
+
+/* A key given twice would leave the officer guessing which one counts. 0,
+ * or the line of the first when this one repeats it. */
+static int
+first_seen(struct load *l, const char *section, const char *name, int line)
+{
+	char key[96];
+	snprintf(key, sizeof key, "%s\n%s", section, name);
+	for (size_t i = 0; i < l->nseen; i++)
+		if (strcmp(l->seen[i].key, key) == 0)
+			return l->seen[i].line;
+	if (l->nseen < SEEN_MAX) {
+		snprintf(l->seen[l->nseen].key, sizeof l->seen[0].key, "%s", key);
+		l->seen[l->nseen++].line = line;
+	}
+	return 0;
+}
 
 static char *
 reader(char *str, int num, void *stream)
@@ -70,6 +98,13 @@ on_key(void *user, const char *section, const char *name, const char *value)
 
 	if (l->failed)
 		return 0;
+	int first = first_seen(l, section, name, lineno);
+	if (first > 0) {
+		l->failed = lineno;
+		hl_fail(l->cause, HL_ECONFIG, "%s:%d: [%s] %s given twice (first on "
+		    "line %d)", l->path, lineno, section, name, first);
+		return 1;
+	}
 	if (strcmp(section, "relay") == 0) {
 		if (strcmp(name, "url") == 0)
 			bad = copy(c->relay_url, sizeof c->relay_url, value);
@@ -135,38 +170,76 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		known = 0;
 	}
 	if (!known) {
-		l->failed = 1;
+		l->failed = lineno;
 		hl_fail(l->cause, HL_ECONFIG, "%s:%d: unknown key '%s' in [%s]",
 		    l->path, lineno, name, section);
 	} else if (bad) {
-		l->failed = 1;
+		l->failed = lineno;
 		hl_fail(l->cause, HL_ECONFIG, "%s:%d: [%s] %s: bad value '%s'%s%s",
 		    l->path, lineno, section, name, value, why[0] ? ": " : "", why);
 	}
 	return 1;
 }
 
-int
-hl_client_config_load(const char *path, struct hl_client_config *cfg, char *cause)
+/* What is wrong with line lineno of path, which libinih refused. */
+static int
+bad_line(const char *path, int lineno, char *cause)
 {
+	char buf[512];
+	const char *why = "not a key = value line";
+	FILE *f = fopen(path, "r");
+	if (f != NULL) {
+		for (int i = 0; i < lineno && fgets(buf, sizeof buf, f) != NULL; i++)
+			if (i == lineno - 1) {
+				const char *p = buf + strspn(buf, " \t");
+				if (*p == '[' && strchr(p, ']') == NULL)
+					why = "a section header without its closing ']'";
+				else if (*p == '[')
+					why = "a broken section header";
+			}
+		fclose(f);
+	}
+	return hl_fail(cause, HL_ECONFIG, "%s:%d: %s", path, lineno, why);
+}
+
+int
+hl_client_config_load(const char *path, int explicit_path,
+    struct hl_client_config *cfg, char *cause)
+{
+	struct stat st;
 	memset(cfg, 0, sizeof *cfg);
 	cfg->connect_timeout_ms = 10000;
 	if (path == NULL || *path == '\0')
 		return 0;
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		if (errno == ENOENT)
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT && !explicit_path)
 			return 0;
 		return hl_fail(cause, HL_ECONFIG, "%s: %s", path, strerror(errno));
 	}
-	struct load l = { cfg, path, cause, 0, f, 0 };
-	int r = ini_parse_stream(reader, &l, on_key, &l);
+	if (!S_ISREG(st.st_mode))
+		return hl_fail(cause, HL_ECONFIG, "%s: not a file%s", path,
+		    S_ISDIR(st.st_mode) ? " but a folder" : "");
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return hl_fail(cause, HL_ECONFIG, "%s: %s", path, strerror(errno));
+	struct load *l = calloc(1, sizeof *l);
+	if (l == NULL) {
+		fclose(f);
+		return hl_fail(cause, HL_ENOMEM, "%s: out of memory", path);
+	}
+	*l = (struct load){ .cfg = cfg, .path = path, .cause = cause, .f = f };
+	int r = ini_parse_stream(reader, l, on_key, l);
+	int failed = l->failed;
 	fclose(f);
-	if (l.failed)
+	free(l);
+	/* A broken line before the first bad key explains that key: a key
+	 * under "[relay" seems to stand in no section at all. */
+	if (r > 0 && (failed == 0 || r <= failed))
+		return bad_line(path, r, cause);
+	if (failed)
 		return HL_ECONFIG;
 	if (r != 0)
-		return hl_fail(cause, HL_ECONFIG, "%s:%d: not a key = value line",
-		    path, r);
+		return hl_fail(cause, HL_ECONFIG, "%s: cannot be read", path);
 	if (cfg->profile.n_languages > 0 || cfg->profile.name[0] != '\0') {
 		int rc = hl_profile_validate(&cfg->profile, cause);
 		if (rc != 0)

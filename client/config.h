@@ -30,7 +30,10 @@ struct hl_client_config {
 };
 
 /* Fills cfg with the defaults, then reads path when it exists (a missing
- * file, or a NULL or empty path, is not an error). HL_ECONFIG with "file:line: ..." in cause. */
-int hl_client_config_load(const char *path, struct hl_client_config *cfg, char *cause);
+ * default file, or a NULL or empty path, is not an error; a file named
+ * explicitly must exist). A folder, a key given twice, a broken line are
+ * HL_ECONFIG with "file:line: ..." in cause. */
+int hl_client_config_load(const char *path, int explicit_path,
+    struct hl_client_config *cfg, char *cause);
 
 #endif

@@ -35,10 +35,14 @@ main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	memset(&cli, 0, sizeof cli);
+	/* The whole command line first: a global option after the command
+	 * name counts as much as one before it, and errors found from here
+	 * on know whether to be JSON. */
+	hl_cli_global_scan(&cli, argc, argv);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (hl_cli_global_option(&cli, opt))
-			continue;
+		if (opt == 'J' || opt == 'H' || opt == 'C' || opt == 'P')
+			continue;    /* taken by the scan */
 		if (opt == 'h') {
 			usage(stdout);
 			return HL_EXIT_OK;

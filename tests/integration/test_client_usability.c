@@ -1,0 +1,414 @@
+/*
+ * The client as a new officer meets it, against a real relay: a body
+ * typed on a terminal and interrupted is never queued, global options
+ * count wherever they stand, `send --wait-for` paces its fetches,
+ * client.ini mistakes are named with file:line, and time zones are
+ * checked. Every test has its own relay and profiles, removed in
+ * teardown even when it fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/hl_testapi.h"
+#include "tests/lib/hl_testassert.h"
+#include "tests/lib/hl_testclient.h"
+
+#define WAIT_MS 60000
+
+/* `sh -c CMD` in the client's environment; stdout and stderr into out and
+ * err (each cut to len). Returns the exit code, or -1. */
+static int
+sh_run(struct hl_test_client *c, const char *cmd, char *out, char *err,
+    size_t len)
+{
+	char op[HL_TEST_PATH + 16], ep[HL_TEST_PATH + 16];
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	pid_t pid;
+	int status;
+	snprintf(op, sizeof op, "%s/sh.out", c->dir);
+	snprintf(ep, sizeof ep, "%s/sh.err", c->dir);
+	unlink(op);
+	unlink(ep);
+	if (hl_test_spawn_env(argv, (const char *const *)c->env, op, ep, &pid) != 0)
+		return -1;
+	if (hl_test_wait(pid, WAIT_MS, &status) != 0) {
+		kill(pid, SIGKILL);
+		hl_test_wait(pid, 5000, &status);
+		return -1;
+	}
+	if (out != NULL && hl_test_read_file(op, out, len) != 0)
+		out[0] = '\0';
+	if (err != NULL && hl_test_read_file(ep, err, len) != 0)
+		err[0] = '\0';
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Outbound messages of any state in the overview's counts. */
+static long long
+outbound_total(struct hl_test_client *c)
+{
+	json_t *o = hl_test_client_overview(c);
+	assert_non_null(o);
+	json_t *ob = json_object_get(o, "outbound");
+	long long n = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(ob, k, v)
+		n += json_integer_value(v);
+	json_decref(o);
+	return n;
+}
+
+/* --- item: Ctrl-C while composing --- */
+
+/* The PID of a process named hotline whose parent is ppid, or 0. */
+static pid_t
+child_hotline(pid_t ppid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	if (d == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(d)) != NULL) {
+		char path[300], buf[512];
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "r");    /* /proc files have no size */
+		if (f == NULL)
+			continue;
+		int got = fgets(buf, sizeof buf, f) != NULL;
+		fclose(f);
+		if (!got)
+			continue;
+		/* pid (comm) state ppid ... */
+		char *rp = strrchr(buf, ')');
+		char state;
+		int pp;
+		if (rp == NULL || strstr(buf, "(hotline)") == NULL ||
+		    sscanf(rp + 1, " %c %d", &state, &pp) != 2)
+			continue;
+		if (pp == ppid && state == 'S')
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+static int
+tmux(struct hl_test_client *c, const char *sock, const char *const *args)
+{
+	const char *argv[24];
+	size_t n = 0;
+	pid_t pid;
+	int status;
+	argv[n++] = "tmux";
+	argv[n++] = "-S";
+	argv[n++] = sock;
+	for (size_t i = 0; args[i] != NULL && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (hl_test_spawn_env(argv, (const char *const *)c->env, NULL, NULL,
+	    &pid) != 0 || hl_test_wait(pid, 30000, &status) != 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Types keys into `hotline send PEER -` on a real terminal (a tmux pane)
+ * and returns its exit code, or -1. */
+static int
+compose_in_pty(struct hl_test_client *c, const char *peer,
+    const char *const *keys)
+{
+	char sock[HL_TEST_PATH + 16], rcfile[HL_TEST_PATH + 16], cmd[4096];
+	char prog[HL_TEST_PATH], pidbuf[32], rcbuf[32];
+	snprintf(sock, sizeof sock, "%s/tmux.sock", c->dir);
+	snprintf(rcfile, sizeof rcfile, "%s/pty.rc", c->dir);
+	unlink(rcfile);
+	snprintf(cmd, sizeof cmd, "%s/pty.pid", c->dir);
+	unlink(cmd);
+	hl_test_program("hotline", prog, sizeof prog);
+	/* The shell catches SIGINT so that it outlives hotline and writes
+	 * its exit code; hotline installs its own handler. */
+	snprintf(cmd, sizeof cmd, "trap : INT; echo $$ >%s/pty.pid.tmp; mv "
+	    "%s/pty.pid.tmp %s/pty.pid; '%s' send %s - >%s/pty.out 2>%s/pty.err; "
+	    "echo $? >%s.tmp; mv %s.tmp %s; sleep 60", c->dir, c->dir, c->dir,
+	    prog, peer, c->dir, c->dir, rcfile, rcfile, rcfile);
+	const char *start[] = { "new-session", "-d", "-x", "100", "-y", "20",
+	    "/bin/sh", "-c", cmd, NULL };
+	if (tmux(c, sock, start) != 0)
+		return -1;
+	int rc = -1;
+	char pidfile[HL_TEST_PATH + 16];
+	pid_t shell = 0, hl = 0;
+	snprintf(pidfile, sizeof pidfile, "%s/pty.pid", c->dir);
+	for (int i = 0; i < 300 && shell == 0; i++) {
+		if (hl_test_read_file(pidfile, pidbuf, sizeof pidbuf) == 0)
+			shell = atoi(pidbuf);
+		else
+			hl_test_sleep_ms(100);
+	}
+	/* Keys go in once hotline sleeps in its read of the terminal. */
+	for (int i = 0; shell > 0 && i < 300 && hl == 0; i++) {
+		hl = child_hotline(shell);
+		if (hl == 0)
+			hl_test_sleep_ms(100);
+	}
+	if (hl > 0) {
+		hl_test_sleep_ms(300);
+		for (size_t i = 0; keys[i] != NULL; i++) {
+			const char *k[] = { "send-keys", "-t", "0", keys[i], NULL };
+			tmux(c, sock, k);
+			hl_test_sleep_ms(200);
+		}
+		for (int i = 0; i < 600; i++) {
+			if (hl_test_read_file(rcfile, rcbuf, sizeof rcbuf) == 0) {
+				rc = atoi(rcbuf);
+				break;
+			}
+			hl_test_sleep_ms(100);
+		}
+	} else {
+		char ep[HL_TEST_PATH + 16], eb[2048];
+		snprintf(ep, sizeof ep, "%s/pty.err", c->dir);
+		if (hl_test_read_file(ep, eb, sizeof eb) != 0)
+			eb[0] = '\0';
+		fprintf(stderr, "compose_in_pty: hotline did not start in the pane "
+		    "(shell %d): %s\n", (int)shell, eb);
+	}
+	const char *kill_server[] = { "kill-server", NULL };
+	tmux(c, sock, kill_server);
+	return rc;
+}
+
+static void
+test_ctrl_c_while_composing(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "cc.a");
+	hl_test_client_of(w, "cc.b");
+	char out[4096], err[4096];
+
+	/* A line typed, then Ctrl-C: nothing queued, exit 130. */
+	const char *interrupted[] = { "half a message", "Enter", "C-c", NULL };
+	assert_int_equal(compose_in_pty(a, "cc.b", interrupted), 130);
+	snprintf(out, sizeof out, "%s/pty.err", a->dir);
+	assert_int_equal(hl_test_read_file(out, err, sizeof err), 0);
+	assert_non_null(strstr(err, "nothing was queued"));
+	assert_int_equal(outbound_total(a), 0);
+
+	/* The same on the same terminal, ended by end of input: sent. */
+	const char *ended[] = { "a whole message", "Enter", "C-d", NULL };
+	assert_int_equal(compose_in_pty(a, "cc.b", ended), 0);
+	assert_int_equal(outbound_total(a), 1);
+
+	/* A closed standard input and one that fails to read: an error, and
+	 * nothing queued. */
+	char prog[HL_TEST_PATH], cmd[600];
+	hl_test_program("hotline", prog, sizeof prog);
+	snprintf(cmd, sizeof cmd, "exec '%s' send cc.b - <&-", prog);
+	assert_int_equal(sh_run(a, cmd, out, err, sizeof out), 1);
+	assert_non_null(strstr(err, "nothing was queued"));
+	snprintf(cmd, sizeof cmd, "exec '%s' --json send cc.b - </", prog);
+	assert_int_equal(sh_run(a, cmd, out, err, sizeof out), 1);
+	json_t *e = json_loads(err, 0, NULL);
+	if (e == NULL)
+		fprintf(stderr, "not one JSON object: %s\n", err);
+	assert_non_null(e);
+	hl_test_assert_str(e, "type", "error");
+	assert_int_equal(json_integer_value(json_object_get(e, "exit")), 1);
+	json_decref(e);
+	assert_int_equal(outbound_total(a), 1);
+}
+
+/* --- item: global options anywhere --- */
+
+static void
+test_global_options_anywhere(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "go.a");
+	struct hl_test_run r;
+	char other[HL_TEST_PATH + 16];
+	snprintf(other, sizeof other, "%s/other", a->dir);
+
+	/* init --home DIR makes the profile in DIR, not in HOTLINE_HOME. */
+	hl_test_client_run(a, &r, "init", "--kdf", "interactive", "--home", other,
+	    NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	char db[HL_TEST_PATH + 32];
+	struct stat st;
+	snprintf(db, sizeof db, "%s/hotline.db", other);
+	assert_int_equal(stat(db, &st), 0);
+
+	/* status --home DIR reads that profile: not registered there. */
+	hl_test_client_run(a, &r, "status", "--home", other, NULL);
+	hl_test_expect(&r, 7);
+	assert_non_null(strstr(r.err, "not registered"));
+	hl_test_run_free(&r);
+	/* ... while without it the registered one answers. */
+	hl_test_client_run(a, &r, "status", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "go.a"));
+	hl_test_run_free(&r);
+
+	/* --json after the command and after its arguments. */
+	hl_test_client_run(a, &r, "status", "--json", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	assert_non_null(lines);
+	json_decref(lines);
+	hl_test_run_free(&r);
+
+	/* --config after the command: a file that is not there is an error. */
+	hl_test_client_run(a, &r, "status", "--config", "/nonexistent/client.ini",
+	    NULL);
+	hl_test_expect(&r, 1);
+	assert_non_null(strstr(r.err, "/nonexistent/client.ini"));
+	hl_test_run_free(&r);
+
+	/* --passphrase-file after the command: a wrong one fails (3). */
+	char pf[HL_TEST_PATH + 16];
+	snprintf(pf, sizeof pf, "%s/wrong", a->dir);
+	FILE *f = fopen(pf, "w");
+	assert_non_null(f);
+	fputs("not the passphrase\n", f);
+	fclose(f);
+	chmod(pf, 0600);
+	hl_test_client_run(a, &r, "status", "--passphrase-file", pf, NULL);
+	hl_test_expect(&r, 3);
+	hl_test_run_free(&r);
+}
+
+/* --- item: send --wait-for paces its fetches --- */
+
+/* GET /v1/messages answered, from /metrics. */
+static long long
+fetch_requests(struct hl_test_relay *relay)
+{
+	struct hl_test_http res;
+	long long total = 0;
+	assert_int_equal(hl_test_api(relay, "GET", "/metrics", NULL, NULL, &res), 0);
+	assert_int_equal(res.status, 200);
+	for (char *line = strtok(res.body, "\n"); line != NULL;
+	    line = strtok(NULL, "\n")) {
+		char *sp = strrchr(line, ' ');
+		if (strncmp(line, "hotline_requests_total{", 23) == 0 &&
+		    strstr(line, "method=\"GET\"") != NULL &&
+		    strstr(line, "route=\"/v1/messages\"") != NULL && sp != NULL)
+			total += atoll(sp + 1);
+	}
+	hl_test_http_free(&res);
+	return total;
+}
+
+static void
+test_wait_for_never_floods(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "wf.a");
+	hl_test_client_of(w, "wf.b");
+	struct hl_test_run r;
+
+	/* wf.b never syncs: the wait runs to its end, 3 s, and its last
+	 * second is where the time left rounds down to nothing. */
+	long long before = fetch_requests(&w->relay);
+	hl_test_client_run(a, &r, "send", "wf.b", "--wait-for", "delivered",
+	    "--timeout", "3s", "nobody reads this", NULL);
+	hl_test_expect(&r, 11);
+	long long ran_s = (r.ms + 999) / 1000;
+	hl_test_run_free(&r);
+	long long fetches = fetch_requests(&w->relay) - before;
+	fprintf(stderr, "wait-for: %lld fetches in about %lld s\n", fetches, ran_s);
+	/* At most one a second (and one at the start). */
+	assert_true(fetches >= 1);
+	assert_true(fetches <= ran_s + 1);
+}
+
+/* --- item: client.ini mistakes --- */
+
+static void
+test_config_errors(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "ci.a");
+	struct hl_test_run r;
+
+	/* A folder given as --config. */
+	hl_test_client_run(a, &r, "--config", a->dir, "status", NULL);
+	hl_test_expect(&r, 1);
+	assert_non_null(strstr(r.err, "folder"));
+	hl_test_run_free(&r);
+	/* A folder where the default file would be. */
+	char dir[HL_TEST_PATH + 16];
+	snprintf(dir, sizeof dir, "%s/hotline", a->config_home);
+	mkdir(dir, 0700);
+	assert_int_equal(mkdir(a->config, 0700), 0);
+	hl_test_client_run(a, &r, "status", NULL);
+	hl_test_expect(&r, 1);
+	assert_non_null(strstr(r.err, "folder"));
+	hl_test_run_free(&r);
+	assert_int_equal(rmdir(a->config), 0);
+
+	/* A key given twice, with both lines. */
+	assert_int_equal(hl_test_client_config(a, "[messages]\nescalate = off\n"
+	    "ack_within = 1h\nescalate = auto\n"), 0);
+	hl_test_client_run(a, &r, "status", NULL);
+	hl_test_expect(&r, 1);
+	char want[HL_TEST_PATH + 64];
+	snprintf(want, sizeof want, "%s:4:", a->config);
+	assert_non_null(strstr(r.err, want));
+	assert_non_null(strstr(r.err, "twice"));
+	assert_non_null(strstr(r.err, "line 2"));
+	hl_test_run_free(&r);
+
+	/* A section header without its ']'. */
+	assert_int_equal(hl_test_client_config(a, "# defaults\n[relay\n"
+	    "connect_timeout = 5s\n"), 0);
+	hl_test_client_run(a, &r, "status", NULL);
+	hl_test_expect(&r, 1);
+	snprintf(want, sizeof want, "%s:2:", a->config);
+	assert_non_null(strstr(r.err, want));
+	assert_non_null(strstr(r.err, "']'"));
+	hl_test_run_free(&r);
+
+	/* A good file still works. */
+	assert_int_equal(hl_test_client_config(a, "[relay]\nconnect_timeout = "
+	    "5s\n"), 0);
+	hl_test_client_run(a, &r, "status", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ctrl_c_while_composing,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_global_options_anywhere,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_wait_for_never_floods,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_config_errors,
+		    hl_test_setup_world, hl_test_teardown_world),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
