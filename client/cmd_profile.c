@@ -6,6 +6,7 @@
 #include "client/out.h"
 #include "client/sanitize.h"
 #include "client/store.h"
+#include "client/zone.h"
 #include "crypto/hl_encode.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
@@ -259,6 +260,8 @@ hl_cmd_profile(struct hl_cli *cli, int argc, char **argv)
 			    opts[5 + i].name);
 	rc = hl_profile_validate(&p, cause);
 	if (rc != 0)
+		return hl_cli_usage_error("profile", "%s", cause);
+	if (hl_zone_check(p.timezone, cause) != 0)
 		return hl_cli_usage_error("profile", "%s", cause);
 	rc = hl_cli_net(cli, &a, &net);
 	if (rc != 0)

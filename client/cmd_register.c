@@ -4,6 +4,7 @@
 #include "client/commands.h"
 #include "client/out.h"
 #include "client/store.h"
+#include "client/zone.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_session.h"
 #include "crypto/hl_time.h"
@@ -83,6 +84,8 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 	if (p.name[0] == '\0')
 		snprintf(p.name, sizeof p.name, "%s", a.handle);
 	if (hl_profile_validate(&p, cause) != 0)
+		return hl_cli_usage_error("register", "%s", cause);
+	if (hl_zone_check(p.timezone, cause) != 0)
 		return hl_cli_usage_error("register", "%s", cause);
 
 	/* The transport checks the URL and pin before anything is written. */

@@ -413,17 +413,33 @@ is_language(const char *s, size_t len)
 	return 1;
 }
 
+/* The form of an IANA zone name (Europe/Tallinn, America/Port-au-Prince,
+ * Etc/GMT+2): components of [A-Za-z0-9_+-] that start with a letter,
+ * joined by single '/'. Empty means no zone. Whether the zone exists is
+ * the client's to check against its zoneinfo. */
 static int
 is_timezone(const char *s)
 {
-	for (const char *p = s; *p != '\0'; p++) {
+	size_t comp = 0;
+	if (*s == '\0')
+		return 1;
+	for (const char *p = s; ; p++) {
 		char c = *p;
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9');
-		if (!alnum && strchr("/_-+", c) == NULL)
+		if (c == '/' || c == '\0') {
+			if (comp == 0)
+				return 0;
+			if (c == '\0')
+				return 1;
+			comp = 0;
+			continue;
+		}
+		int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (comp == 0 && !letter)
 			return 0;
+		if (!letter && !(c >= '0' && c <= '9') && strchr("_-+", c) == NULL)
+			return 0;
+		comp++;
 	}
-	return 1;
 }
 
 static int

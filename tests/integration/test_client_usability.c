@@ -397,6 +397,79 @@ test_config_errors(void **state)
 	hl_test_run_free(&r);
 }
 
+/* --- item: time zones checked --- */
+
+static void
+test_timezones_checked(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "tz.a");
+	struct hl_test_run r;
+
+	/* A misspelt zone is refused before anything is published. */
+	hl_test_client_run(a, &r, "profile", "--timezone", "Europe/Helsinky", NULL);
+	hl_test_expect(&r, 2);
+	assert_non_null(strstr(r.err, "Europe/Helsinky"));
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "profile", "--timezone", "../../etc/passwd", NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "--json", "directory", "tz.a", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	hl_test_run_free(&r);
+	assert_non_null(lines);
+	json_t *e = hl_test_json_find(lines, "handle", "tz.a");
+	assert_non_null(e);
+	hl_test_assert_str(e, "timezone", "");
+	json_decref(lines);
+
+	/* A real one is taken, at registration too. */
+	hl_test_client_run(a, &r, "profile", "--timezone", "Europe/Helsinki", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	struct hl_test_client *b = hl_test_world_client(w, NULL, NULL);
+	assert_non_null(b);
+	char code[128];
+	assert_int_equal(hl_test_relay_invite(&w->relay, "tz.b", NULL, code), 0);
+	hl_test_client_run(b, &r, "register", "--relay", w->relay.url, "--handle",
+	    "tz.b", "--code", code, "--name", "B", "--timezone", "Mars/Olympus",
+	    NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
+
+	/* The relay refuses what is not a zone name's form. */
+	struct hl_test_account acct;
+	assert_int_equal(hl_test_relay_account(&w->relay, "tz.raw", 2, &acct), 0);
+	static const char *const bad[] = { "Europe//Helsinki", "/Europe/Helsinki",
+	    "Europe/", "../etc/passwd", "-Europe", "Europe Helsinki" };
+	static const char *const good[] = { "Europe/Helsinki", "Etc/GMT+2",
+	    "America/Port-au-Prince", "America/Argentina/Buenos_Aires", "" };
+	char body[256];
+	struct hl_test_http res;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(body, sizeof body, "{\"name\":\"Raw\",\"timezone\":\"%s\"}",
+		    bad[i]);
+		assert_int_equal(hl_test_api(&w->relay, "PUT", "/v1/profile", body,
+		    acct.token, &res), 0);
+		if (res.status != 400)
+			fprintf(stderr, "timezone '%s': %ld\n", bad[i], res.status);
+		assert_int_equal(res.status, 400);
+		hl_test_http_free(&res);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(body, sizeof body, "{\"name\":\"Raw\",\"timezone\":\"%s\"}",
+		    good[i]);
+		assert_int_equal(hl_test_api(&w->relay, "PUT", "/v1/profile", body,
+		    acct.token, &res), 0);
+		if (res.status != 200)
+			fprintf(stderr, "timezone '%s': %ld %s\n", good[i], res.status,
+			    res.body);
+		assert_int_equal(res.status, 200);
+		hl_test_http_free(&res);
+	}
+}
+
 int
 main(void)
 {
@@ -408,6 +481,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wait_for_never_floods,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_config_errors,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_timezones_checked,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
