@@ -20,8 +20,8 @@
 const struct hl_command hl_commands[] = {
 	{ "init", "[--kdf moderate|sensitive|interactive]",
 	    "create a new profile and its passphrase", hl_cmd_init },
-	{ "register", "--relay URL --handle H --code C [--pin sha256//...] [--ca FILE]\n"
-	    "         [--name N] [--organisation O] [--country CC] [--role R]\n"
+	{ "register", "--relay URL --handle H [--code-file FILE|-] [--pin [sha256//]HASH]\n"
+	    "         [--ca FILE] [--name N] [--organisation O] [--country CC] [--role R]\n"
 	    "         [--languages en,et] [--timezone ZONE] [--alternate HANDLE]",
 	    "enrol with a relay using the operator's one-time code", hl_cmd_register },
 	{ "directory", "[QUERY]", "search the relay's directory of contacts",
@@ -220,6 +220,8 @@ hl_cli_exit_for(int code)
 		return HL_EXIT_USAGE;
 	case HL_EPASSPHRASE:
 		return HL_EXIT_PASSPHRASE;
+	case HL_EINTR:
+		return HL_EXIT_INTERRUPTED;
 	case HL_EUNTRUSTED:
 		return HL_EXIT_UNTRUSTED;
 	case HL_EAUTH:

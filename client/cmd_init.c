@@ -108,7 +108,7 @@ hl_cmd_init(struct hl_cli *cli, int argc, char **argv)
 		hl_out_json_line(o);
 	} else {
 		printf("profile created in %s (Argon2id %s: %llu passes, %zu MiB)\n"
-		    "next: hotline register --relay URL --handle HANDLE --code CODE\n",
+		    "next: hotline register --relay URL --handle HANDLE (it asks for the code)\n",
 		    cli->home, kdf_name, (unsigned long long)kdf.opslimit,
 		    kdf.memlimit >> 20);
 	}

@@ -3,6 +3,7 @@
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/out.h"
+#include "client/passphrase.h"
 #include "client/store.h"
 #include "client/zone.h"
 #include "crypto/hl_err.h"
@@ -10,10 +11,14 @@
 #include "crypto/hl_time.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REGISTER_PREKEYS 100
 
@@ -26,6 +31,85 @@ set(char *dst, size_t cap, const char *v, const char *opt)
 	return 0;
 }
 
+/* "sha256//B64" or a bare "B64", several separated by ';', become the
+ * form libcurl takes: what `openssl dgst -binary | base64` prints is
+ * accepted as it is. The transport then checks each hash. */
+static int
+normalise_pin(char *pin, size_t cap)
+{
+	char out[sizeof ((struct hl_account *)0)->pin];
+	size_t o = 0;
+	const char *p = pin;
+	if (*pin == '\0')
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *prefix = strncmp(p, "sha256//", 8) == 0 ? "" : "sha256//";
+		int n = snprintf(out + o, sizeof out - o, "%s%s%.*s", o ? ";" : "",
+		    prefix, (int)len, p);
+		if (n < 0 || (size_t)n >= sizeof out - o || o + (size_t)n >= cap)
+			return hl_cli_usage_error("register", "--pin: too long");
+		o += (size_t)n;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	memcpy(pin, out, o + 1);
+	return 0;
+}
+
+/* The CA file is used by every later command, run from anywhere: stored
+ * as an absolute path. */
+static int
+absolute_ca(char *ca, size_t cap)
+{
+	char abs[PATH_MAX];
+	if (*ca == '\0')
+		return 0;
+	if (realpath(ca, abs) == NULL)
+		return hl_cli_usage_error("register", "--ca %s: %s", ca, strerror(errno));
+	if (strlen(abs) >= cap)
+		return hl_cli_usage_error("register", "--ca: the path is too long");
+	memcpy(ca, abs, strlen(abs) + 1);
+	return 0;
+}
+
+/* The code never comes from the command line (other local users can
+ * read it there, and race to redeem it): a file, standard input, or the
+ * terminal. */
+static int
+read_code(const char *file, char *code, size_t cap)
+{
+	char *secret, cause[HL_CAUSE_MAX] = "";
+	size_t len;
+	int tty = file == NULL ? open("/dev/tty", O_RDWR | O_CLOEXEC) : -1;
+	if (tty >= 0)
+		close(tty);
+	if (file == NULL && tty < 0)
+		return hl_cli_usage_error("register", "no terminal to ask for the "
+		    "enrollment code on: give --code-file FILE (or - for standard "
+		    "input)");
+	int rc = hl_secret_read(file, "Enrollment code: ", &secret, &len, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, "enrollment code", cause);
+	/* Whitespace around a pasted code is not part of it. */
+	char *s = secret, *e = secret + len;
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == s || (size_t)(e - s) >= cap) {
+		hl_passphrase_free(secret);
+		return hl_cli_fail(HL_ECODE, "enrollment code", e == s ? "empty" :
+		    "too long");
+	}
+	memcpy(code, s, (size_t)(e - s));
+	code[e - s] = '\0';
+	hl_passphrase_free(secret);
+	return 0;
+}
+
 int
 hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 {
@@ -34,7 +118,10 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 		HL_CLI_PROFILE_OPTIONS,
 		{ "relay", required_argument, NULL, 'r' },
 		{ "handle", required_argument, NULL, 'n' },
-		{ "code", required_argument, NULL, 'c' },
+		{ "code-file", required_argument, NULL, 'c' },
+		/* Named, so that getopt does not take it for an abbreviation of
+		 * --code-file. */
+		{ "code", required_argument, NULL, 'C' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
@@ -42,6 +129,7 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 	struct hl_account a;
 	struct hl_profile p = cli->cfg.profile;
 	char code[128] = "", cause[HL_CAUSE_MAX] = "";
+	const char *code_file = NULL;
 	int opt, rc;
 
 	memset(&a, 0, sizeof a);
@@ -61,7 +149,11 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 		switch (opt) {
 		case 'r': rc = set(a.relay, sizeof a.relay, optarg, "relay"); break;
 		case 'n': rc = set(a.handle, sizeof a.handle, optarg, "handle"); break;
-		case 'c': rc = set(code, sizeof code, optarg, "code"); break;
+		case 'c': code_file = optarg; rc = 0; break;
+		case 'C':
+			return hl_cli_usage_error("register", "--code is not taken: "
+			    "other users can read a command line. Type the code when "
+			    "asked, or give --code-file FILE (- for standard input)");
 		case 'p': rc = set(a.pin, sizeof a.pin, optarg, "pin"); break;
 		case 'a': rc = set(a.ca_file, sizeof a.ca_file, optarg, "ca"); break;
 		default:
@@ -79,8 +171,9 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 	if (!hl_handle_valid(a.handle))
 		return hl_cli_usage_error("register",
 		    "--handle must be a handle like ee.cert ([a-z0-9][a-z0-9.-]{1,62})");
-	if (code[0] == '\0')
-		return hl_cli_usage_error("register", "--code (from the operator) is required");
+	if ((rc = normalise_pin(a.pin, sizeof a.pin)) != 0 ||
+	    (rc = absolute_ca(a.ca_file, sizeof a.ca_file)) != 0)
+		return rc;
 	if (p.name[0] == '\0')
 		snprintf(p.name, sizeof p.name, "%s", a.handle);
 	if (hl_profile_validate(&p, cause) != 0)
@@ -94,6 +187,10 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	rc = hl_cli_open(cli);
+	if (rc != 0)
+		goto out_net;
+	/* After the passphrase: both may be asked for on the terminal. */
+	rc = read_code(code_file, code, sizeof code);
 	if (rc != 0)
 		goto out_net;
 	struct hl_account old;
@@ -183,6 +280,7 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 	}
 	rc = HL_EXIT_OK;
 out_net:
+	sodium_memzero(code, sizeof code);
 	sodium_memzero(&a, sizeof a);
 	hl_net_free(net);
 	return rc;

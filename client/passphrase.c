@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,18 +11,30 @@
 #include <termios.h>
 #include <unistd.h>
 
+/* The terminal being prompted on, for the signal handler: it puts echo
+ * back before anything else happens to the process. */
+static volatile sig_atomic_t prompt_signal;
+static int prompt_fd = -1;
+static struct termios prompt_old, prompt_quiet;
+static volatile sig_atomic_t prompt_have_termios;
+
 /* Reads one line from fd into buf (cap bytes, NUL-terminated) without
- * stdio, so no copy lingers in a FILE buffer. */
+ * stdio, so no copy lingers in a FILE buffer. HL_EINTR when a prompt
+ * signal arrived. */
 static int
 read_line(int fd, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0;
 	for (;;) {
 		char ch;
+		if (prompt_signal)
+			return HL_EINTR;
 		ssize_t r = read(fd, &ch, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || ch == '\n')
+		if (r < 0)
+			return HL_EIO;
+		if (r == 0 || ch == '\n')
 			break;
 		if (n + 1 >= cap)
 			return HL_ETOOBIG;
@@ -34,42 +47,104 @@ read_line(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/* Like ssh with private keys: a passphrase file others can read, write
+ * or replace is refused, and a symlink is not followed (it could point
+ * the client at a file of another's choosing). */
 static int
 from_file(const char *path, char *buf, size_t *len, char *cause)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0)
 		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s: %s", path,
+		    errno == ELOOP ? "is a symbolic link (name the file itself)" :
 		    strerror(errno));
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0)
-		fprintf(stderr, "hotline: warning: passphrase file %s is readable "
-		    "by others (chmod 600 it)\n", path);
+	const char *bad = NULL;
+	if (fstat(fd, &st) != 0)
+		bad = "cannot be examined";
+	else if (!S_ISREG(st.st_mode))
+		bad = "is not a regular file";
+	else if (st.st_uid != geteuid())
+		bad = "is not owned by you";
+	else if ((st.st_mode & 0077) != 0)
+		bad = "is accessible by group or others (chmod 600 it)";
+	if (bad != NULL) {
+		close(fd);
+		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s %s", path,
+		    bad);
+	}
 	int rc = read_line(fd, buf, HL_PASSPHRASE_MAX, len);
 	close(fd);
 	if (rc != 0)
-		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s: line too long",
-		    path);
+		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s: %s", path,
+		    rc == HL_ETOOBIG ? "line too long" : "cannot be read");
 	if (*len == 0)
 		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s is empty", path);
 	return 0;
 }
 
+static void
+on_prompt_signal(int sig)
+{
+	int saved = errno;
+	if (prompt_have_termios)
+		tcsetattr(prompt_fd, TCSANOW, &prompt_old);
+	if (sig == SIGTSTP) {
+		/* Stop with echo on, as the shell expects; quiet again when
+		 * continued (SIGSTOP cannot be caught, so this returns only
+		 * then). */
+		kill(getpid(), SIGSTOP);
+		if (prompt_have_termios)
+			tcsetattr(prompt_fd, TCSANOW, &prompt_quiet);
+	} else {
+		prompt_signal = sig;
+	}
+	errno = saved;
+}
+
 static int
 prompt_tty(int fd, const char *prompt, char *buf, size_t *len)
 {
-	struct termios old, quiet;
-	int have_termios = tcgetattr(fd, &old) == 0;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGTSTP };
+	struct sigaction sa, old[3];
+	sigset_t block, prev;
+
+	/* The handler must find the saved state complete: signals wait until
+	 * it is. */
+	sigemptyset(&block);
+	for (size_t i = 0; i < 3; i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &prev);
+	prompt_signal = 0;
+	prompt_fd = fd;
+	prompt_have_termios = tcgetattr(fd, &prompt_old) == 0;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_prompt_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;    /* no SA_RESTART: read() returns EINTR */
+	for (size_t i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	int rc = 0;
 	if (write(fd, prompt, strlen(prompt)) < 0)
-		return HL_EIO;
-	if (have_termios) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		tcsetattr(fd, TCSAFLUSH, &quiet);
+		rc = HL_EIO;
+	if (rc == 0 && prompt_have_termios) {
+		prompt_quiet = prompt_old;
+		prompt_quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		tcsetattr(fd, TCSAFLUSH, &prompt_quiet);
 	}
-	int rc = read_line(fd, buf, HL_PASSPHRASE_MAX, len);
-	if (have_termios)
-		tcsetattr(fd, TCSAFLUSH, &old);
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	if (rc == 0)
+		rc = read_line(fd, buf, HL_PASSPHRASE_MAX, len);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	if (prompt_have_termios)
+		tcsetattr(fd, TCSAFLUSH, &prompt_old);
+	for (size_t i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (prompt_signal)
+		rc = HL_EINTR;
+	prompt_have_termios = 0;
+	prompt_fd = -1;
+	sigprocmask(SIG_SETMASK, &prev, NULL);
 	if (write(fd, "\n", 1) < 0)
 		rc = rc ? rc : HL_EIO;
 	return rc;
@@ -97,6 +172,8 @@ from_tty(const char *prompt, int confirm, char *buf, size_t *len, char *cause)
 			sodium_free(again);
 	}
 	close(fd);
+	if (rc == HL_EINTR)
+		return hl_fail(cause, HL_EINTR, "interrupted at the prompt");
 	if (rc == HL_ETOOBIG)
 		return hl_fail(cause, HL_EPASSPHRASE, "passphrase too long");
 	if (rc != 0 && rc != HL_EPASSPHRASE)
@@ -119,6 +196,46 @@ hl_passphrase_read(const char *file, const char *prompt, int confirm,
 	    from_tty(prompt, confirm, buf, len, cause);
 	if (rc != 0) {
 		sodium_free(buf);
+		*len = 0;
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+int
+hl_secret_read(const char *file, const char *prompt, char **out, size_t *len,
+    char *cause)
+{
+	*out = NULL;
+	*len = 0;
+	if (sodium_init() < 0)
+		return HL_ECRYPTO;
+	const char *what = file == NULL ? "the terminal" :
+	    strcmp(file, "-") == 0 ? "standard input" : file;
+	int fd = file == NULL ? open("/dev/tty", O_RDWR | O_CLOEXEC) :
+	    strcmp(file, "-") == 0 ? 0 :
+	    open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return hl_fail(cause, HL_EIO, "%s: %s", what, file == NULL ?
+		    "no terminal to ask on" : strerror(errno));
+	char *buf = sodium_malloc(HL_PASSPHRASE_MAX);
+	int rc = buf == NULL ? HL_ENOMEM : file == NULL ?
+	    prompt_tty(fd, prompt, buf, len) :
+	    read_line(fd, buf, HL_PASSPHRASE_MAX, len);
+	if (fd != 0)
+		close(fd);
+	if (rc == 0 && *len == 0)
+		rc = hl_fail(cause, HL_EIO, "nothing read from %s", what);
+	else if (rc == HL_EINTR)
+		hl_fail(cause, rc, "interrupted at the prompt");
+	else if (rc == HL_ETOOBIG)
+		rc = hl_fail(cause, HL_EIO, "%s: line too long", what);
+	else if (rc == HL_EIO)
+		hl_fail(cause, rc, "%s cannot be read", what);
+	if (rc != 0) {
+		if (buf != NULL)
+			sodium_free(buf);
 		*len = 0;
 		return rc;
 	}

@@ -26,6 +26,7 @@ static const struct hl_err_entry hl_err_table[] = {
 	{ HL_ETIMEOUT, "timed out" },
 	{ HL_EBUSY, "busy" },
 	{ HL_ESTATE, "not allowed in the current state" },
+	{ HL_EINTR, "interrupted" },
 
 	{ HL_EPASSPHRASE, "wrong passphrase" },
 	{ HL_EVAULT, "sealed value does not open (tampered or moved)" },

@@ -30,6 +30,7 @@ enum hl_err {
 	HL_ETIMEOUT = -10011,
 	HL_EBUSY = -10012,
 	HL_ESTATE = -10013,   /* not allowed in the current state */
+	HL_EINTR = -10014,    /* interrupted by the user (Ctrl-C, a signal) */
 
 	/* vault */
 	HL_EPASSPHRASE = -10100, /* wrong passphrase */

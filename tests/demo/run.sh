@@ -77,12 +77,14 @@ officer() {
 	chmod 600 "$dir/$name.pass"
 	code=$("$RELAY" invite "$handle" --expires 1h -c "$dir/relay.ini" 2>/dev/null)
 	h init --kdf interactive >/dev/null
+	# The code goes on standard input, never on a command line.
 	if [ -n "$alt" ]; then
-		h register --relay "http://127.0.0.1:$port" --handle "$handle" \
-		    --code "$code" --name "$name" --timezone "$tz" --alternate "$alt"
+		printf '%s\n' "$code" | h register --relay "http://127.0.0.1:$port" \
+		    --handle "$handle" --code-file - --name "$name" --timezone "$tz" \
+		    --alternate "$alt"
 	else
-		h register --relay "http://127.0.0.1:$port" --handle "$handle" \
-		    --code "$code" --name "$name" --timezone "$tz"
+		printf '%s\n' "$code" | h register --relay "http://127.0.0.1:$port" \
+		    --handle "$handle" --code-file - --name "$name" --timezone "$tz"
 	fi
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "tests/lib/hl_testassert.h"
@@ -317,20 +318,35 @@ relay_pin(struct hl_test_world *w, char *pin, size_t len)
 	snprintf(pin, len, "sha256//%s", buf);
 }
 
+/* Writes code to a file of the client's for --code-file. */
+static void
+code_file(struct hl_test_client *c, const char *code, char *path, size_t len)
+{
+	snprintf(path, len, "%s/code", c->dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", code);
+	fclose(f);
+}
+
+/* A pin as the docs' one-liner prints it (bare base64) is accepted like
+ * sha256//BASE64, and a relative --ca is stored absolute, so commands
+ * run from another folder still find it. */
 static void
 test_pinned_key(void **state)
 {
 	struct hl_test_world *w = *state;
 	struct hl_test_client *a = hl_test_world_client(w, NULL, NULL);
 	struct hl_test_run r;
-	char pin[96], code[64];
+	char pin[96], code[64], cf[HL_TEST_PATH + 16], cwd[HL_TEST_PATH];
 	assert_non_null(a);
 	relay_pin(w, pin, sizeof pin);
 	assert_int_equal(hl_test_relay_invite(&w->relay, "pin.a", NULL, code), 0);
+	code_file(a, code, cf, sizeof cf);
 
 	/* Another key's pin: refused before anything is sent. */
 	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
-	    "pin.a", "--code", code, "--ca", w->relay.ca_file, "--pin",
+	    "pin.a", "--code-file", cf, "--ca", w->relay.ca_file, "--pin",
 	    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL);
 	hl_test_expect(&r, 6);
 	assert_non_null(strstr(r.err, "pin"));
@@ -339,11 +355,21 @@ test_pinned_key(void **state)
 	assert_int_not_equal(r.exit_code, 0);
 	assert_non_null(strstr(r.err, "not registered"));
 	hl_test_run_free(&r);
+	/* Not base64 of 32 bytes, with or without the prefix. */
+	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
+	    "pin.a", "--code-file", cf, "--ca", w->relay.ca_file, "--pin",
+	    "AAAA", NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
 
-	/* The right pin: the same code still works (it was never used). */
+	/* The right pin, bare, and the CA named relative to the relay's
+	 * folder: the same code still works (it was never used). */
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(w->relay.dir), 0);
 	hl_test_client_run(a, &r, "--json", "register", "--relay", w->relay.url,
-	    "--handle", "pin.a", "--code", code, "--ca", w->relay.ca_file, "--pin",
-	    pin, NULL);
+	    "--handle", "pin.a", "--code-file", cf, "--ca", "cert.pem", "--pin",
+	    pin + strlen("sha256//"), NULL);
+	assert_int_equal(chdir(cwd), 0);
 	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 
@@ -375,14 +401,14 @@ test_plain_http_off_loopback(void **state)
 	};
 	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
 		hl_test_client_run(a, &r, "register", "--relay", urls[i], "--handle",
-		    "plain.a", "--code", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", NULL);
+		    "plain.a", "--code-file", "/dev/null", NULL);
 		hl_test_expect(&r, 2);
 		assert_non_null(strstr(r.err, "https"));
 		hl_test_run_free(&r);
 	}
 	/* A pin needs TLS. */
 	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
-	    "plain.a", "--code", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", "--pin",
+	    "plain.a", "--code-file", "/dev/null", "--pin",
 	    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL);
 	hl_test_expect(&r, 2);
 	hl_test_run_free(&r);

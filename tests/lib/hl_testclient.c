@@ -290,18 +290,23 @@ int
 hl_test_client_register(struct hl_test_client *c,
     struct hl_test_relay *relay, const char *handle, const char *const *extra)
 {
-	char code[64];
+	char code[64], code_file[HL_TEST_PATH + 16], line[80];
 	const char *args[HL_TEST_CLIENT_ARGS + 1];
 	size_t n = 0;
 	if (hl_test_relay_invite(relay, handle, NULL, code) != 0)
+		return -1;
+	/* The code goes in a file, never on the command line. */
+	snprintf(code_file, sizeof code_file, "%s/code", c->dir);
+	snprintf(line, sizeof line, "%s\n", code);
+	if (write_file(code_file, line, 0600) != 0)
 		return -1;
 	args[n++] = "register";
 	args[n++] = "--relay";
 	args[n++] = relay->url;
 	args[n++] = "--handle";
 	args[n++] = handle;
-	args[n++] = "--code";
-	args[n++] = code;
+	args[n++] = "--code-file";
+	args[n++] = code_file;
 	if (relay->ca_file[0] != '\0') {
 		args[n++] = "--ca";
 		args[n++] = relay->ca_file;

@@ -91,8 +91,8 @@ void hl_test_run_free(struct hl_test_run *r);
 /* Prints r (command, exit, stdout, stderr) to stderr: for failing tests. */
 void hl_test_run_print(const struct hl_test_run *r);
 
-/* Invites handle at the relay, then `hotline register --relay URL --handle
- * H --code C` with --ca when the relay has TLS, and extra (NULL-ended, may
+/* Invites handle at the relay, writes the code to a file in the temp dir,
+ * then `hotline register --relay URL --handle H --code-file FILE` with --ca when the relay has TLS, and extra (NULL-ended, may
  * be NULL) appended. 0 (c->handle is set) or -1 (printed). */
 int hl_test_client_register(struct hl_test_client *c,
     struct hl_test_relay *relay, const char *handle, const char *const *extra);
