@@ -59,6 +59,8 @@ static const struct key keys[] = {
 	    F(max_pending_connections), 1, 1000000 },
 	{ "server", "header_timeout", KEY_DURATION, F(header_timeout_ms),
 	    1000, 600000 },
+	{ "server", "body_timeout", KEY_DURATION, F(body_timeout_ms),
+	    1000, 3600000 },
 	{ "server", "connection_memory_kib", KEY_UINT, F(connection_memory_kib),
 	    8, 1024 },
 	{ "server", "connection_timeout", KEY_SECONDS, F(connection_timeout_s),
@@ -112,6 +114,7 @@ hl_relay_config_defaults(struct hl_relay_config *cfg)
 	cfg->ipv6_prefix = 64;
 	cfg->max_pending_connections = 256;
 	cfg->header_timeout_ms = 10000;
+	cfg->body_timeout_ms = 30000;
 	cfg->connection_memory_kib = 32;
 	cfg->connection_timeout_s = 30;
 	cfg->max_wait_s = 60;

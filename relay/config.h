@@ -32,6 +32,7 @@ struct hl_relay_config {
 	unsigned ipv6_prefix;
 	unsigned max_pending_connections;      /* without a request head */
 	int64_t header_timeout_ms;
+	int64_t body_timeout_ms;               /* from the head to the body's end */
 	unsigned connection_memory_kib;
 	unsigned connection_timeout_s;
 	unsigned max_wait_s;

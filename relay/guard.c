@@ -8,12 +8,22 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ROUND_MAX_MS 1000
 #define ROUND_MIN_MS 20
+/* While a watched client is gone but its request could not end yet. */
+#define ROUND_GONE_MS 50
+#define EVENTS_MAX 64
+#define GONE_BATCH 64
+/* The epoll key of the guard's own wake-up; connections count from 1. */
+#define WAKE_ID 0
 #define LOG_LINES 20
 #define LOG_WINDOW_MS 60000
 
@@ -22,8 +32,15 @@ struct hl_guard_conn {
 	int fd;
 	uint64_t prefix;
 	int pending;            /* waiting for a request head */
+	int body;               /* its head is in, its body not yet */
 	int reaped;             /* its socket was shut down */
-	int64_t since_ms;       /* accepted, or its last request ended */
+	int64_t since_ms;       /* accepted, its last request ended, or (body)
+	                           its head came */
+	uint64_t id;            /* its key in the epoll set */
+	int (*gone)(void *arg); /* watched when not NULL */
+	void *gone_arg;
+	int hangup;             /* watched, and the client is gone */
+	int calling;            /* gone() is running */
 };
 
 struct hl_guard {
@@ -36,9 +53,12 @@ struct hl_guard {
 	pthread_cond_t cond;
 	struct hl_guard_conn *head;
 	size_t open, pending;
+	size_t hangups;                /* watched connections with hangup */
+	uint64_t next_id;
 	int stopping;
 	pthread_t thread;
 	int started;
+	int epfd, wakefd;              /* watched sockets; the stop signal */
 };
 
 uint64_t
@@ -100,16 +120,94 @@ say(struct hl_guard *g, int64_t now_ms, const char *action,
 		    reason);
 }
 
+/* Ends c's watch; under the lock, with gone() not running. */
+static void
+unwatch_locked(struct hl_guard *g, struct hl_guard_conn *c)
+{
+	if (c->gone == NULL)
+		return;
+	/* Fails only if the socket is already closed, which takes it out
+	 * of the set anyway. */
+	(void)epoll_ctl(g->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->hangup)
+		g->hangups--;
+	c->gone = NULL;
+	c->gone_arg = NULL;
+	c->hangup = 0;
+}
+
+/* Marks the connections the epoll set reported gone. */
+static void
+mark_gone(struct hl_guard *g, const struct epoll_event *ev, int n)
+{
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == WAKE_ID)
+			continue;
+		/* The connection may have closed since: find it by its id,
+		 * never through a pointer kept from before. */
+		for (struct hl_guard_conn *c = g->head; c != NULL; c = c->next) {
+			if (c->id != ev[i].data.u64)
+				continue;
+			if (c->gone != NULL && !c->hangup) {
+				c->hangup = 1;
+				g->hangups++;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Tells the owners of gone watched connections, without the lock (their
+ * callback resumes requests in the HTTP library); unwatch and close wait
+ * until it is done. */
+static void
+call_gone(struct hl_guard *g)
+{
+	struct hl_guard_conn *batch[GONE_BATCH];
+	int (*fn[GONE_BATCH])(void *);
+	void *arg[GONE_BATCH];
+	size_t n = 0;
+	pthread_mutex_lock(&g->lock);
+	for (struct hl_guard_conn *c = g->head; c != NULL && n < GONE_BATCH;
+	    c = c->next) {
+		if (!c->hangup || c->calling)
+			continue;
+		c->calling = 1;
+		batch[n] = c;
+		fn[n] = c->gone;
+		arg[n] = c->gone_arg;
+		n++;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (n == 0)
+		return;
+	int done[GONE_BATCH];
+	for (size_t i = 0; i < n; i++)
+		done[i] = fn[i](arg[i]);
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < n; i++) {
+		batch[i]->calling = 0;
+		if (done[i])
+			unwatch_locked(g, batch[i]);
+	}
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
 static void *
 guard_main(void *arg)
 {
 	struct hl_guard *g = arg;
+	struct epoll_event ev[EVENTS_MAX];
 	pthread_mutex_lock(&g->lock);
 	while (!g->stopping) {
 		pthread_mutex_unlock(&g->lock);
 		int64_t now = hl_mono_ms();
 		int64_t next = 0;
 		hl_guard_reap(g, now, &next);
+		call_gone(g);
 		uint64_t dropped = hl_log_budget_flush(&g->budget, now);
 		if (dropped > 0)
 			hl_log(HL_LOG_WARN, "conn", "suppressed=%llu",
@@ -119,14 +217,19 @@ guard_main(void *arg)
 		int64_t wait = ROUND_MAX_MS;
 		if (next > 0 && next - now < wait)
 			wait = next - now;
+		pthread_mutex_lock(&g->lock);
+		if (g->hangups > 0 && wait > ROUND_GONE_MS)
+			wait = ROUND_GONE_MS;
+		int stop = g->stopping;
+		pthread_mutex_unlock(&g->lock);
+		if (stop)
+			break;
 		if (wait < ROUND_MIN_MS)
 			wait = ROUND_MIN_MS;
-		int64_t until = hl_mono_ms() + wait;
-		struct timespec ts = { (time_t)(until / 1000),
-		    (long)(until % 1000) * 1000000L };
+		int got = epoll_wait(g->epfd, ev, EVENTS_MAX, (int)wait);
+		if (got > 0)
+			mark_gone(g, ev, got);
 		pthread_mutex_lock(&g->lock);
-		if (!g->stopping)
-			pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 	}
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
@@ -154,6 +257,22 @@ hl_guard_start(const struct hl_guard_config *cfg, struct hl_guard **out,
 		return hl_fail(cause, HL_ENOMEM, "out of memory");
 	}
 	hl_log_budget_init(&g->budget, LOG_LINES, LOG_WINDOW_MS);
+	g->next_id = WAKE_ID + 1;
+	g->epfd = epoll_create1(EPOLL_CLOEXEC);
+	g->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event wev = { .events = EPOLLIN,
+	    .data = { .u64 = WAKE_ID } };
+	if (g->epfd < 0 || g->wakefd < 0 ||
+	    epoll_ctl(g->epfd, EPOLL_CTL_ADD, g->wakefd, &wev) != 0) {
+		if (g->epfd >= 0)
+			close(g->epfd);
+		if (g->wakefd >= 0)
+			close(g->wakefd);
+		hl_log_budget_destroy(&g->budget);
+		hl_tally_free(g->prefixes);
+		free(g);
+		return hl_fail(cause, HL_EIO, "guard: cannot make its epoll set");
+	}
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -179,8 +298,10 @@ hl_guard_free(struct hl_guard *g)
 	if (g->started) {
 		pthread_mutex_lock(&g->lock);
 		g->stopping = 1;
-		pthread_cond_signal(&g->cond);
 		pthread_mutex_unlock(&g->lock);
+		uint64_t one = 1;
+		if (write(g->wakefd, &one, sizeof one) != (ssize_t)sizeof one)
+			hl_log(HL_LOG_WARN, "conn", "error=wake_failed");
 		pthread_join(g->thread, NULL);
 	}
 	/* The HTTP library has closed every connection by now; records
@@ -193,6 +314,8 @@ hl_guard_free(struct hl_guard *g)
 	}
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
+	close(g->epfd);
+	close(g->wakefd);
 	hl_log_budget_destroy(&g->budget);
 	hl_tally_free(g->prefixes);
 	free(g);
@@ -235,6 +358,7 @@ hl_guard_open(struct hl_guard *g, int fd, const struct sockaddr *addr,
 		} else {
 			c->fd = fd;
 			c->prefix = key;
+			c->id = g->next_id++;
 			c->pending = 1;
 			c->since_ms = now_ms;
 			c->next = g->head;
@@ -264,6 +388,9 @@ hl_guard_close(struct hl_guard *g, struct hl_guard_conn *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&g->lock);
+	while (c->calling)
+		pthread_cond_wait(&g->cond, &g->lock);
+	unwatch_locked(g, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -279,7 +406,7 @@ hl_guard_close(struct hl_guard *g, struct hl_guard_conn *c)
 }
 
 void
-hl_guard_head(struct hl_guard *g, struct hl_guard_conn *c)
+hl_guard_head(struct hl_guard *g, struct hl_guard_conn *c, int64_t now_ms)
 {
 	if (c == NULL)
 		return;
@@ -288,6 +415,59 @@ hl_guard_head(struct hl_guard *g, struct hl_guard_conn *c)
 		c->pending = 0;
 		g->pending--;
 	}
+	c->body = g->cfg.body_timeout_ms > 0;
+	c->since_ms = now_ms;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+hl_guard_body_done(struct hl_guard *g, struct hl_guard_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	c->body = 0;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+hl_guard_watch(struct hl_guard *g, struct hl_guard_conn *c,
+    int (*gone)(void *arg), void *arg)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (c->gone == gone && c->gone_arg == arg) {
+		pthread_mutex_unlock(&g->lock);
+		return;
+	}
+	while (c->calling)
+		pthread_cond_wait(&g->cond, &g->lock);
+	unwatch_locked(g, c);
+	/* Hang-ups only: data the client sends meanwhile (a pipelined
+	 * request) is for the HTTP library. One report; the flag then
+	 * keeps it. */
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLHUP | EPOLLERR |
+	    EPOLLONESHOT, .data = { .u64 = c->id } };
+	if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0) {
+		c->gone = gone;
+		c->gone_arg = arg;
+	} else {
+		say(g, hl_mono_ms(), "unwatched", errno == ENOMEM ||
+		    errno == ENOSPC ? "no_memory" : "epoll_error");
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+hl_guard_unwatch(struct hl_guard *g, struct hl_guard_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	while (c->calling)
+		pthread_cond_wait(&g->cond, &g->lock);
+	unwatch_locked(g, c);
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -301,6 +481,7 @@ hl_guard_idle(struct hl_guard *g, struct hl_guard_conn *c, int64_t now_ms)
 		c->pending = 1;
 		g->pending++;
 	}
+	c->body = 0;
 	c->since_ms = now_ms;
 	pthread_mutex_unlock(&g->lock);
 }
@@ -308,13 +489,14 @@ hl_guard_idle(struct hl_guard *g, struct hl_guard_conn *c, int64_t now_ms)
 size_t
 hl_guard_reap(struct hl_guard *g, int64_t now_ms, int64_t *next_ms)
 {
-	size_t n = 0;
+	size_t n = 0, bodies = 0;
 	int64_t next = 0;
 	pthread_mutex_lock(&g->lock);
 	for (struct hl_guard_conn *c = g->head; c != NULL; c = c->next) {
-		if (!c->pending || c->reaped)
+		if ((!c->pending && !c->body) || c->reaped)
 			continue;
-		int64_t deadline = c->since_ms + g->cfg.header_timeout_ms;
+		int64_t deadline = c->since_ms + (c->pending ?
+		    g->cfg.header_timeout_ms : g->cfg.body_timeout_ms);
 		if (deadline > now_ms) {
 			if (next == 0 || deadline < next)
 				next = deadline;
@@ -327,10 +509,13 @@ hl_guard_reap(struct hl_guard *g, int64_t now_ms, int64_t *next_ms)
 		shutdown(c->fd, SHUT_RDWR);
 		c->reaped = 1;
 		n++;
+		if (!c->pending)
+			bodies++;
 	}
 	pthread_mutex_unlock(&g->lock);
 	for (size_t i = 0; i < n; i++)
-		say(g, now_ms, "closed", "header_timeout");
+		say(g, now_ms, "closed", i < bodies ? "body_timeout" :
+		    "header_timeout");
 	if (next_ms != NULL)
 		*next_ms = next;
 	return n;

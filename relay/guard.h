@@ -13,7 +13,13 @@
  *   refuses new connections while too many are pending;
  * - gives every pending connection header_timeout from its accept, or
  *   from the end of its previous request, to deliver a request head, and
- *   shuts down the socket of one that has not, from its own thread.
+ *   body_timeout from its head to deliver the whole body, and shuts down
+ *   the socket of one that has not, from its own thread (a body sent a
+ *   byte at a time is activity too);
+ * - watches the socket of a request that the HTTP library does not read
+ *   while it is held (a parked long-poll): when the client has closed or
+ *   reset it, the guard says so at once, so that the request ends and
+ *   gives back what it holds, instead of at the end of its wait.
  *
  * The HTTP library calls in: admit (accept policy), open and close (the
  * connection started and closed; the socket stays open until close
@@ -39,6 +45,7 @@ struct hl_guard_config {
 	unsigned ipv4_prefix;          /* bits, 1..32 */
 	unsigned ipv6_prefix;          /* bits, 1..128 */
 	int64_t header_timeout_ms;
+	int64_t body_timeout_ms;       /* 0: bodies have no deadline */
 	size_t max_connections;        /* sizes the prefix table */
 	/* Called on the guard's thread at least once a second, unlocked;
 	 * may be NULL. */
@@ -78,16 +85,33 @@ struct hl_guard_conn *hl_guard_open(struct hl_guard *g, int fd,
 /* The connection is closing; c is freed. NULL is fine. */
 void hl_guard_close(struct hl_guard *g, struct hl_guard_conn *c);
 
-/* The request head on c is complete: no deadline until it ends. NULL is
+/* The request head on c is complete at now_ms: its body (if any) must
+ * be complete within body_timeout. NULL is fine. */
+void hl_guard_head(struct hl_guard *g, struct hl_guard_conn *c,
+    int64_t now_ms);
+
+/* The request's body on c is complete: no deadline until it ends. NULL is
  * fine. */
-void hl_guard_head(struct hl_guard *g, struct hl_guard_conn *c);
+void hl_guard_body_done(struct hl_guard *g, struct hl_guard_conn *c);
+
+/* Watches c's socket while its request is held unread. Once the client
+ * has closed or reset it, gone(arg) runs on the guard's thread, without
+ * the guard's lock, and again about every 50 ms until it returns 1 or the
+ * watch ends (the request may not be in a state to end yet). Watching
+ * again with the same gone and arg is a no-op. NULL c is fine. */
+void hl_guard_watch(struct hl_guard *g, struct hl_guard_conn *c,
+    int (*gone)(void *arg), void *arg);
+
+/* Ends the watch on c: once this returns, gone is not running and will
+ * not run again. NULL c, or one not watched, is fine. */
+void hl_guard_unwatch(struct hl_guard *g, struct hl_guard_conn *c);
 
 /* The request on c ended; a kept-alive connection waits for its next
  * head from now_ms on. NULL is fine. */
 void hl_guard_idle(struct hl_guard *g, struct hl_guard_conn *c,
     int64_t now_ms);
 
-/* Shuts down every pending connection whose head is overdue at now_ms
+/* Shuts down every connection whose head or body is overdue at now_ms
  * (each once) and returns how many. *next_ms (may be NULL) gets the
  * earliest deadline still ahead, or 0 when there is none. The guard's
  * thread calls this; tests may too. */

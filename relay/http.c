@@ -256,12 +256,37 @@ waiter_wake(struct hl_waiter *w)
 	MHD_resume_connection(r->conn);
 }
 
+static struct hl_conn *conn_of(struct MHD_Connection *conn);
+
+/* The guard saw the client of a parked request close or reset its
+ * connection: wake the request at once, so that it answers (into the
+ * void), ends and gives back its place among the account's fetches and
+ * its address's connections, instead of holding them for its whole wait.
+ * 0 while the request is not parked (not yet, or woken already). */
+static int
+parked_gone(void *arg)
+{
+	struct hl_req *r = arg;
+	if (!hl_waiters_cancel(r->srv->waiters, &r->waiter))
+		return 0;
+	r->client_gone = 1;
+	*r->park_deadline = 0;
+	waiter_wake(&r->waiter);
+	return 1;
+}
+
 enum MHD_Result
 hl_req_park(struct hl_req *r, int64_t *deadline_ms, uint64_t seq)
 {
 	r->waiter.account = r->account.id;
 	r->waiter.deadline_ms = *deadline_ms;
 	r->waiter.wake = waiter_wake;
+	r->park_deadline = deadline_ms;
+	/* MHD does not look at a suspended connection: the guard watches
+	 * it. Before suspending, while nobody else can end the request. */
+	struct hl_conn *hc = conn_of(r->conn);
+	if (hc != NULL)
+		hl_guard_watch(r->srv->guard, hc->guard, parked_gone, r);
 	atomic_store(&r->phase, HL_REQ_WAITING);
 	MHD_suspend_connection(r->conn);
 	int rc = hl_waiters_add(r->srv->waiters, &r->waiter, seq);
@@ -621,7 +646,7 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 * runs against header_timeout. */
 		struct hl_conn *hc = conn_of(conn);
 		if (hc != NULL)
-			hl_guard_head(srv->guard, hc->guard);
+			hl_guard_head(srv->guard, hc->guard, hl_mono_ms());
 		r = calloc(1, sizeof *r);
 		if (r == NULL)
 			return MHD_NO;
@@ -645,7 +670,10 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	switch (atomic_load(&r->phase)) {
 	case HL_REQ_HEADERS:
-	case HL_REQ_BODY:
+	case HL_REQ_BODY: {
+		struct hl_conn *hc = conn_of(conn);
+		if (hc != NULL)
+			hl_guard_body_done(srv->guard, hc->guard);
 		if (r->body_too_large) {
 			char msg[96];
 			snprintf(msg, sizeof msg, "body: more than %zu bytes",
@@ -663,6 +691,7 @@ hl_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		if (r->account.first_use)
 			return mark_used(r);
 		return r->route->start(r);
+	}
 	case HL_REQ_WRITTEN:
 		if (r->marking) {
 			r->marking = 0;
@@ -707,6 +736,10 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
+	/* First, so that the guard's thread no longer reaches r. */
+	struct hl_conn *hc = conn_of(conn);
+	if (hc != NULL)
+		hl_guard_unwatch(srv->guard, hc->guard);
 	int phase = atomic_load(&r->phase);
 	if (phase == HL_REQ_WRITING ||
 	    (phase == HL_REQ_WAITING &&
@@ -720,7 +753,7 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	}
 	double seconds = (double)(mono_us() - r->t0_us) / 1e6;
-	const char *end = termination(toe);
+	const char *end = r->client_gone ? "client_gone" : termination(toe);
 	const char *route = r->route_label ? r->route_label : "other";
 	hl_log(HL_LOG_INFO, "request",
 	    "method=%s route=%s status=%u ms=%.1f%s%s%s%s", r->method, route,
@@ -734,7 +767,6 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sodium_memzero(r->token_hash, sizeof r->token_hash);
 	free(r);
 	/* A kept-alive connection now waits for its next request head. */
-	struct hl_conn *hc = conn_of(conn);
 	if (hc != NULL) {
 		hc->bad_url = 0;
 		hl_guard_idle(srv->guard, hc->guard, hl_mono_ms());

@@ -129,6 +129,8 @@ struct hl_req {
 	_Atomic int phase;                     /* enum hl_req_phase */
 	struct hl_write write;
 	struct hl_waiter waiter;
+	int64_t *park_deadline;                /* hl_req_park()'s deadline */
+	int client_gone;                       /* woken because it left */
 
 	/* route data, released by the route's clear() at the end */
 	union {

@@ -177,6 +177,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		gc.ipv4_prefix = cfg->ipv4_prefix;
 		gc.ipv6_prefix = cfg->ipv6_prefix;
 		gc.header_timeout_ms = cfg->header_timeout_ms;
+		gc.body_timeout_ms = cfg->body_timeout_ms;
 		gc.max_connections = cfg->max_connections;
 		gc.tick = tick;
 		gc.tick_arg = srv;

@@ -37,6 +37,7 @@ test_defaults(void **state)
 	assert_int_equal(c.ipv6_prefix, 64);
 	assert_int_equal(c.max_pending_connections, 256);
 	assert_int_equal(c.header_timeout_ms, 10000);
+	assert_int_equal(c.body_timeout_ms, 30000);
 	assert_int_equal(c.max_queue_per_recipient, 10000);
 	assert_int_equal(c.max_queue_per_sender, 1000);
 	assert_false(c.metrics);

@@ -2,7 +2,8 @@
  * IPv4 address mapped into IPv6 is that IPv4 address), the per-prefix and
  * pending limits at accept and at open, and header_timeout enforced by
  * shutting sockets down, measured from the accept or from the end of the
- * previous request. Sockets are socketpairs: a shut down one reads as
+ * previous request; body_timeout from the head; watched sockets whose
+ * client left. Sockets are socketpairs: a shut down one reads as
  * closed from the other end. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,7 +188,7 @@ test_limits(void **state)
 	assert_null(hl_guard_open(g, p[4].ours, (struct sockaddr *)&c, t));
 	assert_true(shut_down(&p[4]));
 	/* A request head makes room among the pending. */
-	hl_guard_head(g, c1);
+	hl_guard_head(g, c1, hl_mono_ms());
 	assert_int_equal(hl_guard_pending_count(g), 2);
 	assert_true(hl_guard_admit(g, (struct sockaddr *)&c));
 	/* Closing makes room in the prefix. */
@@ -196,7 +197,7 @@ test_limits(void **state)
 	assert_int_equal(hl_guard_open_count(g), 2);
 	assert_int_equal(hl_guard_pending_count(g), 1);
 	/* NULL records (refused connections) are ignored. */
-	hl_guard_head(g, NULL);
+	hl_guard_head(g, NULL, 0);
 	hl_guard_idle(g, NULL, t);
 	hl_guard_close(g, NULL);
 	hl_guard_close(g, c1);
@@ -232,7 +233,7 @@ test_header_timeout(void **state)
 	/* Once only. */
 	assert_int_equal(hl_guard_reap(g, t + 1200, &next), 0);
 	/* A complete head stops the clock; the request may take long. */
-	hl_guard_head(g, c2);
+	hl_guard_head(g, c2, hl_mono_ms());
 	assert_int_equal(hl_guard_reap(g, t + 9000, &next), 0);
 	assert_int_equal(next, 0);
 	assert_false(shut_down(&p[1]));
@@ -249,6 +250,122 @@ test_header_timeout(void **state)
 	pair_close(&p[1]);
 }
 
+static void
+test_body_timeout(void **state)
+{
+	(void)state;
+	struct hl_guard_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_per_prefix = 10;
+	cfg.max_pending = 10;
+	cfg.ipv4_prefix = 32;
+	cfg.ipv6_prefix = 64;
+	cfg.header_timeout_ms = 1000;
+	cfg.body_timeout_ms = 5000;
+	cfg.max_connections = 16;
+	struct hl_guard *g = NULL;
+	assert_int_equal(hl_guard_start(&cfg, &g, NULL), 0);
+	int64_t t = base_ms();
+	struct sockaddr_storage a = addr("198.51.100.2");
+	struct pair p[2] = { pair_new(), pair_new() };
+	struct hl_guard_conn *c1 = hl_guard_open(g, p[0].ours,
+	    (struct sockaddr *)&a, t);
+	struct hl_guard_conn *c2 = hl_guard_open(g, p[1].ours,
+	    (struct sockaddr *)&a, t);
+	/* Heads in at t + 100: bodies are due 5 s later, whatever trickles
+	 * in meanwhile. */
+	hl_guard_head(g, c1, t + 100);
+	hl_guard_head(g, c2, t + 100);
+	int64_t next = -1;
+	assert_int_equal(hl_guard_reap(g, t + 5099, &next), 0);
+	assert_int_equal(next, t + 5100);
+	/* c2's body is complete: its request may then take long. */
+	hl_guard_body_done(g, c2);
+	assert_int_equal(hl_guard_reap(g, t + 5100, &next), 1);
+	assert_true(shut_down(&p[0]));
+	assert_false(shut_down(&p[1]));
+	assert_int_equal(hl_guard_reap(g, t + 60000, &next), 0);
+	assert_false(shut_down(&p[1]));
+	hl_guard_close(g, c1);
+	hl_guard_close(g, c2);
+	hl_guard_free(g);
+	pair_close(&p[0]);
+	pair_close(&p[1]);
+}
+
+struct gone_count {
+	int calls;
+	int answer;            /* what gone returns */
+};
+
+static int
+count_gone(void *arg)
+{
+	struct gone_count *n = arg;
+	__atomic_add_fetch(&n->calls, 1, __ATOMIC_SEQ_CST);
+	return n->answer;
+}
+
+/* Waits (bounded) until n->calls reaches want. */
+static int
+calls_reach(struct hl_guard *g, struct gone_count *n, int want)
+{
+	(void)g;
+	for (int i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&n->calls, __ATOMIC_SEQ_CST) >= want)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+static void
+test_watch(void **state)
+{
+	(void)state;
+	struct hl_guard *g = guard_new(10, 10);
+	int64_t t = base_ms();
+	struct sockaddr_storage a = addr("198.51.100.3");
+	struct pair p[2] = { pair_new(), pair_new() };
+	struct hl_guard_conn *c1 = hl_guard_open(g, p[0].ours,
+	    (struct sockaddr *)&a, t);
+	struct hl_guard_conn *c2 = hl_guard_open(g, p[1].ours,
+	    (struct sockaddr *)&a, t);
+	hl_guard_head(g, c1, t);
+	hl_guard_head(g, c2, t);
+	struct gone_count n1 = { 0, 0 }, n2 = { 0, 1 };
+	hl_guard_watch(g, c1, count_gone, &n1);
+	hl_guard_watch(g, c1, count_gone, &n1);
+	hl_guard_watch(g, c2, count_gone, &n2);
+	/* Data from the client is not a hang-up. */
+	assert_int_equal(send(p[1].theirs, "G", 1, 0), 1);
+	usleep(100000);
+	assert_int_equal(__atomic_load_n(&n2.calls, __ATOMIC_SEQ_CST), 0);
+	/* The client of c2 leaves: told once, as its callback took it. */
+	close(p[1].theirs);
+	p[1].theirs = -1;
+	assert_true(calls_reach(g, &n2, 1));
+	/* c1's leaves, but its callback cannot end it yet: told again
+	 * until the watch ends. */
+	close(p[0].theirs);
+	p[0].theirs = -1;
+	assert_true(calls_reach(g, &n1, 3));
+	hl_guard_unwatch(g, c1);
+	int after = __atomic_load_n(&n1.calls, __ATOMIC_SEQ_CST);
+	usleep(200000);
+	assert_int_equal(__atomic_load_n(&n1.calls, __ATOMIC_SEQ_CST), after);
+	assert_int_equal(__atomic_load_n(&n2.calls, __ATOMIC_SEQ_CST), 1);
+	/* Unwatching what is not watched, and NULL, is fine. */
+	hl_guard_unwatch(g, c2);
+	hl_guard_unwatch(g, NULL);
+	hl_guard_watch(g, NULL, count_gone, &n1);
+	hl_guard_close(g, c1);
+	hl_guard_close(g, c2);
+	hl_guard_free(g);
+	close(p[0].ours);
+	close(p[1].ours);
+}
+
 int
 main(void)
 {
@@ -256,6 +373,8 @@ main(void)
 		cmocka_unit_test(test_prefix_key),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_header_timeout),
+		cmocka_unit_test(test_body_timeout),
+		cmocka_unit_test(test_watch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
