@@ -10,6 +10,7 @@
 #include "relay/guard.h"
 #include "relay/log.h"
 #include "relay/metrics.h"
+#include "relay/server.h"
 #include "relay/ratelimit.h"
 #include "relay/tally.h"
 #include "relay/version.h"
@@ -576,20 +577,17 @@ static enum MHD_Result
 start_metrics(struct hl_req *r)
 {
 	struct hl_server *srv = r->srv;
+	if (srv->cfg->metrics_listen[0] != '\0')
+		return hl_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		    "metrics are served on [server] metrics_listen only", 0);
 	if (!srv->cfg->metrics)
 		return hl_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
 		    "metrics are off ([server] metrics = false)", 0);
-	struct hl_metrics_gauges g;
-	memset(&g, 0, sizeof g);
-	int rc = srv->store->ops->gauges(srv->store, &g.queue_depth,
-	    &g.accounts);
+	size_t len = 0;
+	char *text = NULL;
+	int rc = hl_server_metrics_page(srv, &text, &len);
 	if (rc != 0)
 		return hl_reply_fail(r, rc, NULL, 0);
-	g.waiting_fetches = (int64_t)hl_waiters_count(srv->waiters);
-	size_t len = 0;
-	char *text = hl_metrics_render(srv->metrics, &g, &len);
-	if (text == NULL)
-		return hl_reply_fail(r, HL_ENOMEM, NULL, 0);
 	return hl_reply_text(r, MHD_HTTP_OK, text,
 	    "text/plain; version=0.0.4; charset=utf-8");
 }

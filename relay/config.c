@@ -19,6 +19,7 @@ enum key_type {
 	KEY_TEXT,      /* a string, stored as given */
 	KEY_PATH,      /* a file name, made absolute against the file's dir */
 	KEY_LISTEN,    /* ADDR:PORT */
+	KEY_LISTEN_OPT, /* ADDR:PORT, or empty */
 	KEY_STORE,     /* sqlite:PATH */
 	KEY_BOOL,
 	KEY_UINT,      /* unsigned, [min, max] */
@@ -72,6 +73,7 @@ static const struct key keys[] = {
 	{ "server", "max_fetches_per_account", KEY_UINT,
 	    F(max_fetches_per_account), 1, 1000 },
 	{ "server", "metrics", KEY_BOOL, F(metrics), 0, 1 },
+	{ "server", "metrics_listen", KEY_LISTEN_OPT, F(metrics_listen), 0, 0 },
 	{ "store", "url", KEY_STORE, F(store_url), 0, 0 },
 	{ "limits", "max_message_bytes", KEY_INT64, F(max_message_bytes),
 	    1024, 16 << 20 },
@@ -319,6 +321,12 @@ set_value(struct parse_state *ps, const struct key *k, const char *value)
 		if (absolute_path(ps->cfg->dir, value, field, k->size) != 0)
 			return key_error(ps, k, NULL, NULL, "path is too long");
 		return 1;
+	case KEY_LISTEN_OPT:
+		if (value[0] == '\0') {
+			field[0] = '\0';
+			return 1;
+		}
+		/* fall through */
 	case KEY_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t len;

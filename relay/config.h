@@ -40,6 +40,7 @@ struct hl_relay_config {
 	int64_t max_fetch_bytes;
 	unsigned max_fetches_per_account;
 	int metrics;
+	char metrics_listen[HL_RELAY_CONFIG_TEXT];   /* "" when not set */
 
 	/* [store] */
 	char store_url[PATH_MAX + 16];   /* "sqlite:/abs/path" after loading */

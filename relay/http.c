@@ -760,6 +760,7 @@ hl_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	    r->status, seconds * 1000, r->error ? " error=" : "",
 	    r->error ? r->error : "", end ? " end=" : "", end ? end : "");
 	hl_metrics_request(srv->metrics, r->metrics_route, r->status, seconds);
+	hl_metrics_refused(srv->metrics, r->error);
 	if (r->clear != NULL)
 		r->clear(r);
 	drop_body(r);

@@ -3,11 +3,31 @@
 #include "crypto/hl_time.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const level_names[] = { "info", "warn", "error" };
+/* syslog's LOG_INFO, LOG_WARNING, LOG_ERR. */
+static const char *const priorities[] = { "<6>", "<4>", "<3>" };
+static atomic_int to_journal;
+
+void
+hl_log_init(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	int yes = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &sb) == 0 &&
+	    (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
+	atomic_store(&to_journal, yes);
+}
 
 void
 hl_log(enum hl_log_level level, const char *event, const char *fmt, ...)
@@ -15,7 +35,8 @@ hl_log(enum hl_log_level level, const char *event, const char *fmt, ...)
 	char line[2048];
 	char ts[HL_TIME_STR];
 	hl_time_rfc3339(hl_now_ms(), ts);
-	int n = snprintf(line, sizeof line, "ts=%s level=%s event=%s", ts,
+	int n = snprintf(line, sizeof line, "%sts=%s level=%s event=%s",
+	    atomic_load(&to_journal) ? priorities[level] : "", ts,
 	    level_names[level], event);
 	if (n < 0)
 		return;

@@ -18,6 +18,13 @@ enum hl_log_level {
 
 #define HL_LOG_VALUE_MAX 256
 
+/* Looks whether standard error is the journal ($JOURNAL_STREAM names its
+ * device and inode, as systemd sets it): then every line starts with its
+ * syslog priority ("<6>", "<4>", "<3>"), which journald keeps as the
+ * entry's priority. Called at start; until then, and when it is not,
+ * lines have no prefix. */
+void hl_log_init(void);
+
 /* Writes "ts=... level=... event=EVENT " followed by the formatted pairs.
  * fmt holds key=value pairs; values that may contain spaces or quotes go
  * through hl_log_quote(). */

@@ -6,6 +6,7 @@
 #include "relay/cli.h"
 
 #include "relay/config.h"
+#include "relay/log.h"
 #include "relay/version.h"
 
 #include <sodium.h>
@@ -203,6 +204,7 @@ main(int argc, char **argv)
 		    "hotline-relay: libsodium failed to initialise\n");
 		return HL_RELAY_EXIT_FAIL;
 	}
+	hl_log_init();
 	if (argc < 2) {
 		usage(stderr);
 		return HL_RELAY_EXIT_USAGE;

@@ -1,6 +1,7 @@
 #include "relay/metrics.h"
 
 #include "crypto/hl_err.h"
+#include "relay/version.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -35,6 +36,16 @@ struct hl_metrics {
 	atomic_uint_fast64_t batch[NBATCH + 1];
 	atomic_uint_fast64_t batch_sum;
 	atomic_uint_fast64_t batch_count;
+	atomic_uint_fast64_t refused[HL_REFUSED_N];
+};
+
+static const struct {
+	const char *code;      /* the API's error code */
+	const char *reason;    /* the label */
+} refusals[HL_REFUSED_N] = {
+	[HL_REFUSED_RATE_LIMIT] = { "rate_limited", "rate_limit" },
+	[HL_REFUSED_QUEUE_FULL] = { "queue_full", "queue_full" },
+	[HL_REFUSED_AUTH] = { "unauthorized", "auth" },
 };
 
 int
@@ -64,6 +75,8 @@ hl_metrics_new(const struct hl_metrics_route *routes, size_t nroutes,
 		atomic_init(&m->batch[i], 0);
 	atomic_init(&m->batch_sum, 0);
 	atomic_init(&m->batch_count, 0);
+	for (size_t i = 0; i < HL_REFUSED_N; i++)
+		atomic_init(&m->refused[i], 0);
 	m->routes = routes;
 	m->nroutes = nroutes;
 	*out = m;
@@ -96,6 +109,16 @@ hl_metrics_request(struct hl_metrics *m, size_t route, unsigned status,
 		seconds = 0;
 	atomic_fetch_add(&s->latency_us_sum, (uint_fast64_t)(seconds * 1e6));
 	atomic_fetch_add(&s->count, 1);
+}
+
+void
+hl_metrics_refused(struct hl_metrics *m, const char *code)
+{
+	if (m == NULL || code == NULL)
+		return;
+	for (size_t i = 0; i < HL_REFUSED_N; i++)
+		if (strcmp(refusals[i].code, code) == 0)
+			atomic_fetch_add(&m->refused[i], 1);
 }
 
 void
@@ -164,6 +187,17 @@ hl_metrics_render(struct hl_metrics *m, const struct hl_metrics_gauges *g,
 		return NULL;
 	b.p[0] = '\0';
 	char le[32];
+
+	put(&b, "# HELP hotline_build_info The relay's version.\n"
+	    "# TYPE hotline_build_info gauge\n"
+	    "hotline_build_info{version=\"%s\"} 1\n", HL_RELAY_VERSION);
+	put(&b, "# HELP hotline_refusals_total Requests refused, by reason "
+	    "(rate_limit: 429 rate_limited; queue_full: 429 queue_full; auth: "
+	    "401).\n# TYPE hotline_refusals_total counter\n");
+	for (size_t i = 0; i < HL_REFUSED_N; i++)
+		put(&b, "hotline_refusals_total{reason=\"%s\"} %llu\n",
+		    refusals[i].reason,
+		    (unsigned long long)atomic_load(&m->refused[i]));
 
 	put(&b,
 	    "# HELP hotline_requests_total HTTP requests answered, by route "
@@ -236,6 +270,17 @@ hl_metrics_render(struct hl_metrics *m, const struct hl_metrics_gauges *g,
 	put(&b, "# HELP hotline_waiting_fetches Long-polls held open now.\n"
 	    "# TYPE hotline_waiting_fetches gauge\nhotline_waiting_fetches "
 	    "%lld\n", (long long)g->waiting_fetches);
+	put(&b, "# HELP hotline_oldest_queued_age_seconds Age of the oldest "
+	    "queued message (0 when none).\n"
+	    "# TYPE hotline_oldest_queued_age_seconds gauge\n"
+	    "hotline_oldest_queued_age_seconds %.3f\n",
+	    (double)g->oldest_queued_age_ms / 1000.0);
+	if (g->tls_not_after > 0)
+		put(&b, "# HELP hotline_tls_cert_not_after_seconds When the TLS "
+		    "certificate in use expires (Unix time).\n"
+		    "# TYPE hotline_tls_cert_not_after_seconds gauge\n"
+		    "hotline_tls_cert_not_after_seconds %lld\n",
+		    (long long)g->tls_not_after);
 	if (b.failed) {
 		free(b.p);
 		return NULL;

@@ -21,6 +21,16 @@ struct hl_metrics_gauges {
 	int64_t queue_depth;
 	int64_t accounts;
 	int64_t waiting_fetches;
+	int64_t oldest_queued_age_ms;  /* 0 when nothing is queued */
+	int64_t tls_not_after;         /* Unix seconds; 0: no TLS */
+};
+
+/* The refusals counted by reason. */
+enum hl_metrics_refusal {
+	HL_REFUSED_RATE_LIMIT,
+	HL_REFUSED_QUEUE_FULL,
+	HL_REFUSED_AUTH,
+	HL_REFUSED_N,
 };
 
 /* routes is borrowed for the life of the metrics. 0 or HL_ENOMEM; *out is
@@ -34,6 +44,10 @@ void hl_metrics_free(struct hl_metrics *m);
  * (100..599, else counted as 0) that took seconds. */
 void hl_metrics_request(struct hl_metrics *m, size_t route, unsigned status,
     double seconds);
+
+/* A request refused with the API error code (NULL or any other code:
+ * nothing is counted): rate_limited, queue_full, unauthorized. */
+void hl_metrics_refused(struct hl_metrics *m, const char *code);
 
 /* One group commit of n writes. */
 void hl_metrics_batch(struct hl_metrics *m, size_t n);

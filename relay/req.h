@@ -47,8 +47,11 @@ struct hl_server {
 	struct hl_guard *guard;                /* connections before a request */
 	struct hl_log_budget httpd_log;        /* libmicrohttpd's messages */
 	struct hl_metrics *metrics;
+	struct hl_tls *tls;                    /* NULL without TLS */
 	struct hl_request_limits parse_limits;
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *metrics_daemon;     /* metrics_listen, or NULL */
+	int metrics_fd;
 	int listen_fd;
 	atomic_int stopping;
 	uint8_t address_key[crypto_shorthash_KEYBYTES];

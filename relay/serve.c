@@ -161,12 +161,15 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	struct hl_store *st = NULL;
 	int rc = hl_store_open(cfg.store_url, cli->init, cfg.threads + 2, &st,
 	    cause);
-	int fd = -1, ipv6 = 0;
+	int fd = -1, ipv6 = 0, mfd = -1, mipv6 = 0;
 	if (rc == 0)
 		rc = open_listener(cfg.listen, &ipv6, &fd, cause);
+	if (rc == 0 && cfg.metrics_listen[0] != '\0' &&
+	    (rc = open_listener(cfg.metrics_listen, &mipv6, &mfd, cause)) != 0)
+		close(fd);
 	struct hl_server *srv = NULL;
 	if (rc == 0) {
-		struct hl_server_options opt = { fd, ipv6, tls };
+		struct hl_server_options opt = { fd, ipv6, tls, mfd };
 		rc = hl_server_start(&cfg, st, &opt, &srv, cause);
 	}
 	if (rc != 0) {
@@ -182,7 +185,8 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	    "version=%s pid=%ld listen=%s tls=%s threads=%u store=%s "
 	    "retention=%s metrics=%s", HL_RELAY_VERSION, (long)getpid(),
 	    cfg.listen, use_tls ? "on" : "off", cfg.threads, cfg.store_url,
-	    retention, cfg.metrics ? "on" : "off");
+	    retention, cfg.metrics_listen[0] != '\0' ? cfg.metrics_listen :
+	    cfg.metrics ? "on" : "off");
 	notify("READY=1");
 
 	int sig = 0;

@@ -22,6 +22,9 @@
 /* libmicrohttpd's messages: at most this many a minute. */
 #define HTTPD_LOG_LINES 20
 #define HTTPD_LOG_WINDOW_MS 60000
+/* metrics_listen is for one monitoring system, not for clients. */
+#define METRICS_CONNECTIONS 16
+#define METRICS_TIMEOUT_S 10
 
 /* The metrics labels: one per route, then one for everything else. */
 struct server_extra {
@@ -88,6 +91,10 @@ notify_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	*ctx = hc;
 }
 
+static enum MHD_Result metrics_access(void *cls, struct MHD_Connection *conn,
+    const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_data_size, void **con_cls);
+
 static void
 release(struct server_extra *x)
 {
@@ -104,6 +111,8 @@ release(struct server_extra *x)
 	hl_metrics_free(srv->metrics);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
+	if (srv->metrics_fd >= 0)
+		close(srv->metrics_fd);
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
 	free(x->labels);
@@ -125,12 +134,16 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	struct server_extra *x = calloc(1, sizeof *x);
 	if (x == NULL) {
 		close(opt->listen_fd);
+		if (opt->metrics_fd >= 0)
+			close(opt->metrics_fd);
 		return hl_fail(cause, HL_ENOMEM, "out of memory");
 	}
 	struct hl_server *srv = &x->srv;
 	srv->cfg = cfg;
 	srv->store = store;
 	srv->listen_fd = opt->listen_fd;
+	srv->metrics_fd = opt->metrics_fd;
+	srv->tls = opt->tls;
 	atomic_init(&srv->stopping, 0);
 	randombytes_buf(srv->address_key, sizeof srv->address_key);
 	hl_log_budget_init(&srv->httpd_log, HTTPD_LOG_LINES,
@@ -251,8 +264,88 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		    "cannot start the HTTP server (see the httpd lines above; "
 		    "for TLS, check the certificate, key and tls_priorities)");
 	}
+	if (srv->metrics_fd >= 0) {
+		srv->metrics_daemon = MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+		    MHD_USE_ERROR_LOG, 0, NULL, NULL, metrics_access, srv,
+		    MHD_OPTION_EXTERNAL_LOGGER, hl_http_log, srv,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->metrics_fd,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
+		    MHD_OPTION_END);
+		srv->metrics_fd = -1;   /* MHD's now, started or not */
+		if (srv->metrics_daemon == NULL) {
+			hl_server_stop(srv);
+			return hl_fail(cause, HL_EIO, "cannot serve /metrics on "
+			    "[server] metrics_listen");
+		}
+	}
 	*out = srv;
 	return 0;
+}
+
+int
+hl_server_metrics_page(struct hl_server *srv, char **text, size_t *len)
+{
+	*text = NULL;
+	struct hl_metrics_gauges g;
+	memset(&g, 0, sizeof g);
+	int rc = srv->store->ops->gauges(srv->store, &g.queue_depth,
+	    &g.accounts);
+	int64_t oldest = 0;
+	if (rc == 0)
+		rc = srv->store->ops->oldest_queued(srv->store, &oldest);
+	if (rc != 0)
+		return rc;
+	int64_t now = hl_now_ms();
+	if (oldest > 0 && now > oldest)
+		g.oldest_queued_age_ms = now - oldest;
+	g.waiting_fetches = (int64_t)hl_waiters_count(srv->waiters);
+	g.tls_not_after = hl_tls_not_after(srv->tls);
+	*text = hl_metrics_render(srv->metrics, &g, len);
+	return *text != NULL ? 0 : HL_ENOMEM;
+}
+
+/* metrics_listen: GET /metrics, nothing else, no body taken. */
+static enum MHD_Result
+metrics_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	struct hl_server *srv = cls;
+	if (*con_cls == NULL) {
+		*con_cls = srv;         /* headers only, the first time */
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;  /* a body is ignored */
+		return MHD_YES;
+	}
+	unsigned status = MHD_HTTP_OK;
+	char *text = NULL;
+	size_t len = 0;
+	static const char not_found[] = "only GET /metrics here\n";
+	if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0)
+		status = MHD_HTTP_NOT_FOUND;
+	else if (hl_server_metrics_page(srv, &text, &len) != 0)
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	struct MHD_Response *res = text != NULL ?
+	    MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE) :
+	    MHD_create_response_from_buffer(sizeof not_found - 1,
+	    (void *)(uintptr_t)not_found, MHD_RESPMEM_PERSISTENT);
+	if (res == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text != NULL)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "text/plain; version=0.0.4; charset=utf-8");
+	enum MHD_Result ret = MHD_queue_response(conn, status, res);
+	MHD_destroy_response(res);
+	return ret;
 }
 
 void
@@ -286,5 +379,7 @@ hl_server_stop(struct hl_server *srv)
 	if (left > 0)
 		hl_log(HL_LOG_WARN, "stopping", "requests_cut=%u", left);
 	MHD_stop_daemon(srv->daemon);
+	if (srv->metrics_daemon != NULL)
+		MHD_stop_daemon(srv->metrics_daemon);
 	release(x);
 }

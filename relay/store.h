@@ -227,6 +227,8 @@ struct hl_store_ops {
 	    struct hl_store_entry **out, size_t *n, char *cause);
 	int (*gauges)(struct hl_store *st, int64_t *queue_depth,
 	    int64_t *accounts);
+	/* When the oldest queued message was accepted (ms), 0 when none. */
+	int (*oldest_queued)(struct hl_store *st, int64_t *accepted);
 
 	/* --- writes: one thread, inside a batch --- */
 	int (*batch_begin)(struct hl_store *st, char *cause);

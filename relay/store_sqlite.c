@@ -138,6 +138,7 @@ enum sql {
 	S_KEY_STATUS,
 	S_DIRECTORY,
 	S_GAUGES,
+	S_OLDEST,
 	S_CODES_FOR,
 	S_CODE_USE,
 	S_CODES_RETIRE,
@@ -203,6 +204,8 @@ static const char *const sql_text[NSQL] = {
 	    " ORDER BY handle LIMIT ?2",
 	[S_GAUGES] = "SELECT coalesce(sum(queued), 0),"
 	    " coalesce(sum(revoked IS NULL), 0) FROM accounts",
+	[S_OLDEST] = "SELECT coalesce(min(accepted), 0) FROM queue"
+	    " WHERE kind = 0",
 	[S_CODES_FOR] = "SELECT id, code_hash, expires, used, account"
 	    " FROM codes WHERE handle = ?1",
 	[S_CODE_USE] = "UPDATE codes SET used = ?2, account = ?3 WHERE id = ?1",
@@ -866,6 +869,29 @@ sqlite_directory(struct hl_store *st, const char *q, size_t max,
 	}
 	*out = entries;
 	return 0;
+}
+
+static int
+sqlite_oldest_queued(struct hl_store *st, int64_t *accepted)
+{
+	struct sqlite_store *ss = impl(st);
+	unsigned slot;
+	struct conn *c = reader_get(ss, &slot);
+	int err = 0, ret = 0;
+	*accepted = 0;
+	sqlite3_stmt *s = stmt(c, S_OLDEST, &err, NULL);
+	if (s == NULL) {
+		ret = err;
+	} else {
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			*accepted = sqlite3_column_int64(s, 0);
+		else
+			ret = fail_db(c, rc, NULL);
+	}
+	finish(s);
+	reader_put(ss, slot);
+	return ret;
 }
 
 static int
@@ -2074,6 +2100,7 @@ const struct hl_store_ops hl_store_sqlite_ops = {
 	.key_status = sqlite_key_status,
 	.directory = sqlite_directory,
 	.gauges = sqlite_gauges,
+	.oldest_queued = sqlite_oldest_queued,
 	.batch_begin = sqlite_batch_begin,
 	.batch_commit = sqlite_batch_commit,
 	.batch_rollback = sqlite_batch_rollback,

@@ -1,7 +1,9 @@
 /* The operator's tools: check-config reports every problem with its line
  * (exit 3) or says the file is fine (exit 0); a missing or folder -c FILE
  * is an error; accounts and stats --json print one JSON object; both
- * programs answer --version. */
+ * programs answer --version; /metrics has the build, refusals by reason
+ * and the oldest message's age, and can be served on metrics_listen
+ * alone; log lines carry syslog priorities when stderr is the journal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +13,15 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 
+#include "tests/lib/hl_testapi.h"
+#include "tests/lib/hl_testhttp.h"
 #include "tests/lib/hl_testrelay.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
 
 static struct hl_test_relay relay;
 
@@ -168,12 +176,141 @@ test_json_and_version(void **state)
 	assert_true(strncmp(out, "hotline ", 8) == 0);
 }
 
+/* The value of the metric line that starts with name (a full name with
+ * labels), or -1 when there is none. */
+static double
+metric(const char *page, const char *name)
+{
+	const char *p = page;
+	size_t n = strlen(name);
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == page || p[-1] == '\n') && p[n] == ' ')
+			return atof(p + n + 1);
+		p += n;
+	}
+	return -1;
+}
+
+static void
+test_metrics(void **state)
+{
+	(void)state;
+	struct hl_test_relay r;
+	assert_int_equal(hl_test_relay_new(&r), 0);
+	hl_test_relay_set(&r, "limits", "rate_per_minute", "3");
+	hl_test_relay_set(&r, "limits", "max_queue_per_recipient", "2");
+	hl_test_relay_set(&r, "limits", "max_queue_per_sender", "2");
+	assert_int_equal(hl_test_relay_start(&r), 0);
+	struct hl_test_account a, b;
+	assert_int_equal(hl_test_relay_account(&r, "met.a", 1, &a), 0);
+	assert_int_equal(hl_test_relay_account(&r, "met.b", 1, &b), 0);
+	struct hl_test_http res;
+	long want[] = { 202, 202, 429, 429 };   /* queue full, then rate */
+	for (int i = 0; i < 4; i++) {
+		char id[33];
+		hl_test_api_id(id);
+		assert_int_equal(hl_test_api_send(&r, &a, "met.b", id, "m",
+		    &res), 0);
+		assert_int_equal(res.status, want[i]);
+		hl_test_http_free(&res);
+	}
+	assert_int_equal(hl_test_api(&r, "GET", "/v1/messages", NULL,
+	    "0000000000000000000000000000000000000000000000000000000000000000",
+	    &res), 0);
+	assert_int_equal(res.status, 401);
+	hl_test_http_free(&res);
+	hl_test_sleep_ms(20);
+
+	assert_int_equal(hl_test_api(&r, "GET", "/metrics", NULL, NULL, &res),
+	    0);
+	assert_int_equal(res.status, 200);
+	assert_true(metric(res.body, "hotline_build_info{version=\"") < 0);
+	assert_non_null(strstr(res.body, "\nhotline_build_info{version=\""));
+	assert_true(metric(res.body,
+	    "hotline_refusals_total{reason=\"queue_full\"}") == 1);
+	assert_true(metric(res.body,
+	    "hotline_refusals_total{reason=\"rate_limit\"}") == 1);
+	assert_true(metric(res.body,
+	    "hotline_refusals_total{reason=\"auth\"}") == 1);
+	assert_true(metric(res.body, "hotline_oldest_queued_age_seconds") > 0);
+	/* Plain HTTP: no certificate to expire. */
+	assert_null(strstr(res.body, "hotline_tls_cert_not_after_seconds"));
+	hl_test_http_free(&res);
+
+	/* metrics_listen: there and only there. */
+	int mport = hl_test_free_port();
+	assert_true(mport > 0);
+	char addr[64], url[96];
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", mport);
+	snprintf(url, sizeof url, "http://%s", addr);
+	assert_int_equal(hl_test_relay_stop(&r, SIGTERM, NULL), 0);
+	hl_test_relay_set(&r, "server", "metrics_listen", addr);
+	assert_int_equal(hl_test_relay_restart(&r), 0);
+	assert_int_equal(hl_test_http(url, "GET", "/metrics", NULL, NULL, NULL,
+	    &res), 0);
+	assert_int_equal(res.status, 200);
+	assert_non_null(strstr(res.body, "\nhotline_queue_depth 2\n"));
+	hl_test_http_free(&res);
+	assert_int_equal(hl_test_http(url, "GET", "/v1/health", NULL, NULL,
+	    NULL, &res), 0);
+	assert_int_equal(res.status, 404);
+	hl_test_http_free(&res);
+	assert_int_equal(hl_test_api(&r, "GET", "/metrics", NULL, NULL, &res),
+	    0);
+	assert_int_equal(res.status, 404);
+	hl_test_http_free(&res);
+	hl_test_relay_free(&r);
+}
+
+/* JOURNAL_STREAM naming serve's stderr: "<6>ts=..." lines. */
+static void
+test_journal_priorities(void **state)
+{
+	(void)state;
+	struct hl_test_relay r;
+	assert_int_equal(hl_test_relay_new(&r), 0);
+	FILE *f = fopen(r.log, "w");
+	assert_non_null(f);
+	fclose(f);
+	struct stat sb;
+	assert_int_equal(stat(r.log, &sb), 0);
+	char js[64];
+	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(hl_test_relay_start(&r), 0);
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(hl_test_relay_stop(&r, SIGTERM, NULL), 0);
+	static char log[16384];
+	assert_int_equal(hl_test_read_file(r.log, log, sizeof log), 0);
+	assert_true(strncmp(log, "<6>ts=", 6) == 0);
+	assert_non_null(strstr(log, "\n<6>ts="));
+	assert_null(strstr(log, "\nts="));
+	/* Another file (not the journal): no prefix. */
+	size_t before = strlen(log);
+	struct stat other;
+	assert_int_equal(stat(r.config, &other), 0);
+	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)other.st_dev,
+	    (unsigned long long)other.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(hl_test_relay_restart(&r), 0);
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(hl_test_relay_stop(&r, SIGTERM, NULL), 0);
+	assert_int_equal(hl_test_read_file(r.log, log, sizeof log), 0);
+	const char *again = strlen(log) > before ? log + before : log;
+	assert_true(strncmp(again, "ts=", 3) == 0);
+	assert_null(strstr(again, "<6>"));
+	hl_test_relay_free(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_config),
 		cmocka_unit_test(test_json_and_version),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_journal_priorities),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

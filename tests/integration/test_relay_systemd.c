@@ -121,6 +121,24 @@ health_with_ca(struct hl_test_relay *r, const char *ca)
 	return status;
 }
 
+/* hotline_tls_cert_not_after_seconds from /metrics, trusting ca; -1. */
+static long long
+cert_expiry_metric(struct hl_test_relay *r, const char *ca)
+{
+	struct hl_test_http res;
+	struct hl_test_http_opts opts;
+	memset(&opts, 0, sizeof opts);
+	opts.ca_file = ca;
+	opts.timeout_s = 10;
+	long long v = -1;
+	const char *name = "\nhotline_tls_cert_not_after_seconds ";
+	if (hl_test_http(r->url, "GET", "/metrics", NULL, NULL, &opts,
+	    &res) == 0 && res.status == 200 && strstr(res.body, name) != NULL)
+		v = atoll(strstr(res.body, name) + strlen(name));
+	hl_test_http_free(&res);
+	return v;
+}
+
 static int
 copy_file(const char *from, const char *to)
 {
@@ -165,6 +183,8 @@ test_sighup_reloads_tls(void **state)
 	snprintf(nkey, sizeof nkey, "%s/new-key.pem", r.dir);
 	assert_int_equal(copy_file(cert, old), 0);
 	assert_int_equal(health_with_ca(&r, old), 200);
+	long long expiry = cert_expiry_metric(&r, old);
+	assert_true(expiry > 0);
 
 	/* Renewed in place, as certbot or an operator would. */
 	assert_int_equal(new_cert(r.dir, ncert, nkey), 0);
@@ -175,6 +195,8 @@ test_sighup_reloads_tls(void **state)
 	    15000), 0);
 	assert_int_equal(health_with_ca(&r, cert), 200);
 	assert_int_equal(health_with_ca(&r, old), 0);
+	/* Valid for 3 days instead of 2: /metrics tells the new expiry. */
+	assert_true(cert_expiry_metric(&r, cert) > expiry + 3600);
 	assert_int_equal(r.pid, pid);
 	assert_int_equal(kill(r.pid, 0), 0);
 

@@ -40,7 +40,12 @@ test_render(void **state)
 	hl_metrics_batch(m, 1);
 	hl_metrics_batch(m, 3);
 	hl_metrics_batch(m, 5000);
-	struct hl_metrics_gauges g = { 12, 3, 2 };
+	hl_metrics_refused(m, "rate_limited");
+	hl_metrics_refused(m, "rate_limited");
+	hl_metrics_refused(m, "unauthorized");
+	hl_metrics_refused(m, "invalid_code");    /* not a refusal counted */
+	hl_metrics_refused(m, NULL);
+	struct hl_metrics_gauges g = { 12, 3, 2, 90500, 1900000000 };
 	size_t len = 0;
 	char *page = hl_metrics_render(m, &g, &len);
 	assert_non_null(page);
@@ -75,6 +80,12 @@ test_render(void **state)
 	has(page, "hotline_queue_depth 12\n");
 	has(page, "hotline_accounts 3\n");
 	has(page, "hotline_waiting_fetches 2\n");
+	has(page, "hotline_build_info{version=\"");
+	has(page, "hotline_refusals_total{reason=\"rate_limit\"} 2\n");
+	has(page, "hotline_refusals_total{reason=\"queue_full\"} 0\n");
+	has(page, "hotline_refusals_total{reason=\"auth\"} 1\n");
+	has(page, "hotline_oldest_queued_age_seconds 90.500\n");
+	has(page, "hotline_tls_cert_not_after_seconds 1900000000\n");
 	free(page);
 	hl_metrics_free(m);
 	hl_metrics_free(NULL);
