@@ -433,9 +433,10 @@ test_timezones_checked(void **state)
 	char code[128];
 	assert_int_equal(hl_test_relay_invite(&w->relay, "tz.b", NULL, code), 0);
 	hl_test_client_run(b, &r, "register", "--relay", w->relay.url, "--handle",
-	    "tz.b", "--code", code, "--name", "B", "--timezone", "Mars/Olympus",
-	    NULL);
+	    "tz.b", "--code-file", "/dev/null", "--name", "B", "--timezone",
+	    "Mars/Olympus", NULL);
 	hl_test_expect(&r, 2);
+	assert_non_null(strstr(r.err, "Mars/Olympus"));
 	hl_test_run_free(&r);
 
 	/* The relay refuses what is not a zone name's form. */
