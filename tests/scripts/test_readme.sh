@@ -1,0 +1,56 @@
+#!/bin/sh
+# README.md runs as printed: every ```sh block after a
+# "<!-- readme-test -->" line, in order, as one script, from a copy of the
+# checkout's top (config/ and build/ linked) in a temp dir with its own
+# HOME. The only change: the ports 8443 and 8444 become free ones, as a
+# shared machine may have those taken. Relays the script starts are
+# stopped on every exit (their pid files).
+set -u
+. "$(dirname "$0")/lib.sh"
+t_tempdir
+top=$(pwd)
+awk '
+	/^<!-- readme-test -->$/ { armed = 1; next }
+	armed && /^```sh$/ { inside = 1; armed = 0; next }
+	inside && /^```$/ { inside = 0; print ""; next }
+	inside { print }
+' README.md > "$T_DIR/readme.sh"
+[ -s "$T_DIR/readme.sh" ] || fail "no block marked readme-test in README.md"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+p1=$(free_port) p2=$(free_port)
+[ -n "$p1" ] && [ -n "$p2" ] && [ "$p1" != "$p2" ] || fail "no free ports"
+sed -i -e "s/127\.0\.0\.1:8443/127.0.0.1:$p1/g" \
+    -e "s/127\.0\.0\.1:8444/127.0.0.1:$p2/g" "$T_DIR/readme.sh"
+
+mkdir "$T_DIR/top" "$T_DIR/home"
+ln -s "$top/config" "$T_DIR/top/config"
+ln -s "$B" "$T_DIR/top/build"
+stop_relays() {
+	for f in "$T_DIR"/top/try/*.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f")
+		kill "$p" 2>/dev/null
+	done
+	t_cleanup
+}
+trap stop_relays EXIT
+
+(cd "$T_DIR/top" && HOME="$T_DIR/home" XDG_CONFIG_HOME= XDG_DATA_HOME= \
+    HOTLINE_HOME= HOTLINE_PASSPHRASE_FILE= HOTLINE_RELAY_CONFIG= \
+    timeout 300 sh -ex "$T_DIR/readme.sh") >"$T_DIR/out" 2>&1
+rc=$?
+if [ $rc != 0 ]; then
+	cat "$T_DIR/out"
+	for l in "$T_DIR"/top/try/*.log; do
+		[ -f "$l" ] && { echo "--- $l"; tail -5 "$l"; }
+	done
+	fail "the README's blocks failed (exit $rc)"
+fi
+grep -q 'Phishing wave against ministries' "$T_DIR/out" ||
+    fail "NCSC-FI's inbox did not show CERT-EE's message"
+grep -q 'Over TLS now' "$T_DIR/out" ||
+    fail "the message over TLS did not arrive"
+echo "ok: README.md's first conversation runs as printed"
