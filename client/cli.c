@@ -51,6 +51,12 @@ const struct hl_command hl_commands[] = {
 	    "you compared to mark it verified), or dismiss it", hl_cmd_trust },
 	{ "export", "[--format json|text] [--since T]",
 	    "every message with every state and its time", hl_cmd_export },
+	{ "drill", "start --to H1,H2,... | --group FILE [--ack-within DUR] [--note TEXT]\n"
+	    "         | status ID|last [--follow]\n"
+	    "         | report ID|last [--format text|csv|json|html] [-o FILE]\n"
+	    "         | list | history [--format text|html] [-o FILE]",
+	    "communication checks: send an EXERCISE check to contacts, follow "
+	    "the answers, report", hl_cmd_drill },
 	{ NULL, NULL, NULL, NULL },
 };
 

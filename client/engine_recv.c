@@ -138,8 +138,15 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 			rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
 	} else if (rc == 0 && c->kind == HL_KIND_ACK &&
 	    m.state != HL_ST_ACKNOWLEDGED) {
+		/* Acknowledged when the officer acked, not when we happened to
+		 * fetch it: a deadline met while this client was offline is met.
+		 * The contact's clock is believed only between our send and now. */
+		int64_t at = c->sent > 0 && c->sent < now ? c->sent : now;
+		int64_t floor = m.at[HL_ST_SENT] > 0 ? m.at[HL_ST_SENT] : m.created_ms;
+		if (at < floor)
+			at = floor;
 		/* An ack implies delivery, even if the receipt is late. */
-		rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
+		rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, at);
 		m.ack_response = c->response;
 		if (m.ack_note != NULL) {
 			sodium_memzero(m.ack_note, strlen(m.ack_note));
@@ -147,7 +154,7 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 		}
 		m.ack_note = c->body[0] ? strdup(c->body) : NULL;
 		if (rc == 0)
-			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_ACKNOWLEDGED, now);
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_ACKNOWLEDGED, at);
 	}
 	if (rc == 0)
 		defer(b, HL_EV_STATE, &m, NULL, 0, NULL);
