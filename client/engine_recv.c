@@ -131,20 +131,21 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 	if (m.state == HL_ST_QUEUED)
 		/* The relay took it but its answer never reached us. */
 		rc = hl_store_msg_event(b->e->c, &m, HL_ST_SENT, now);
+	/* Delivered or acknowledged when the contact's client stored it or
+	 * its officer acked, not when we happened to fetch the news: a
+	 * deadline met while this client was offline is met. The contact's
+	 * clock is believed only between our send and now. */
+	int64_t at = c->sent > 0 && c->sent < now ? c->sent : now;
+	int64_t floor = m.at[HL_ST_SENT] > 0 ? m.at[HL_ST_SENT] : m.created_ms;
+	if (at < floor)
+		at = floor;
 	if (rc == 0 && c->kind == HL_KIND_RECEIPT) {
 		if (m.state == HL_ST_QUEUED || m.state == HL_ST_SENT)
-			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_DELIVERED, now);
+			rc = hl_store_msg_transition(b->e->c, &m, HL_ST_DELIVERED, at);
 		else
-			rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, now);
+			rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, at);
 	} else if (rc == 0 && c->kind == HL_KIND_ACK &&
 	    m.state != HL_ST_ACKNOWLEDGED) {
-		/* Acknowledged when the officer acked, not when we happened to
-		 * fetch it: a deadline met while this client was offline is met.
-		 * The contact's clock is believed only between our send and now. */
-		int64_t at = c->sent > 0 && c->sent < now ? c->sent : now;
-		int64_t floor = m.at[HL_ST_SENT] > 0 ? m.at[HL_ST_SENT] : m.created_ms;
-		if (at < floor)
-			at = floor;
 		/* An ack implies delivery, even if the receipt is late. */
 		rc = hl_store_msg_event(b->e->c, &m, HL_ST_DELIVERED, at);
 		m.ack_response = c->response;
@@ -221,6 +222,7 @@ accept_plaintext(struct batch *b, const char *qid, const char *from,
 		ref_copy.kind = kind;
 		memcpy(ref_copy.ref, m.content.ref, sizeof ref_copy.ref);
 		ref_copy.response = m.content.response;
+		ref_copy.sent = m.content.sent;
 		ref_copy.body = m.content.body;
 	}
 	rc = hl_store_msg_insert(e->c, &m);
