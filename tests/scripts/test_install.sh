@@ -1,7 +1,7 @@
 #!/bin/sh
 # `make install` into a DESTDIR puts the programs, the man pages, the
 # example configuration, the systemd unit (with the installed path), the
-# sysusers.d and tmpfiles.d files where they
+# sysusers.d and tmpfiles.d files and the bash completions where they
 # belong; `make uninstall` removes them. The unit passes
 # `systemd-analyze verify` when that command is there.
 set -u
@@ -15,7 +15,9 @@ for f in usr/bin/hotline-relay usr/bin/hotline \
     usr/share/man/man8/hotline-relay.8 usr/share/man/man1/hotline.1 \
     usr/share/hotline/relay.ini usr/lib/systemd/system/hotline-relay.service \
     usr/lib/sysusers.d/hotline-relay.conf \
-    usr/lib/tmpfiles.d/hotline-relay.conf; do
+    usr/lib/tmpfiles.d/hotline-relay.conf \
+    usr/share/bash-completion/completions/hotline \
+    usr/share/bash-completion/completions/hotline-relay; do
 	[ -f "$d/$f" ] || fail "make install did not install /$f"
 done
 unit=$d/usr/lib/systemd/system/hotline-relay.service
