@@ -705,6 +705,11 @@ hl_relay_config_check(const struct hl_relay_config *cfg, int *use_tls,
 	char why[HL_CAUSE_MAX];
 	if (hl_relay_listen_parse(cfg->listen, &ss, &len, &loopback, why) != 0)
 		return hl_fail(cause, HL_ECONFIG, "listen %s", why);
+	if (cfg->metrics_listen[0] != '\0' &&
+	    strcmp(cfg->metrics_listen, cfg->listen) == 0)
+		return hl_fail(cause, HL_ECONFIG,
+		    "%s: [server] metrics_listen is the listen address; give "
+		    "it another port", cfg->path);
 	int have_cert = cfg->tls_cert[0] != '\0';
 	int have_key = cfg->tls_key[0] != '\0';
 	if (have_cert != have_key)

@@ -169,7 +169,7 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 		close(fd);
 	struct hl_server *srv = NULL;
 	if (rc == 0) {
-		struct hl_server_options opt = { fd, ipv6, tls, mfd };
+		struct hl_server_options opt = { fd, ipv6, tls, mfd, mipv6 };
 		rc = hl_server_start(&cfg, st, &opt, &srv, cause);
 	}
 	if (rc != 0) {

@@ -267,7 +267,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	if (srv->metrics_fd >= 0) {
 		srv->metrics_daemon = MHD_start_daemon(
 		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-		    MHD_USE_ERROR_LOG, 0, NULL, NULL, metrics_access, srv,
+		    MHD_USE_ERROR_LOG | (opt->metrics_ipv6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, metrics_access, srv,
 		    MHD_OPTION_EXTERNAL_LOGGER, hl_http_log, srv,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->metrics_fd,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,

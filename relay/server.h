@@ -20,6 +20,7 @@ struct hl_server_options {
 	                                * freed only after hl_server_stop() */
 	int metrics_fd;                /* -1, or a listening socket that
 	                                * serves /metrics alone; taken over */
+	int metrics_ipv6;
 };
 
 /* Starts serving. cfg and store are borrowed and outlive the server.

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,58 @@ copy_file(const char *from, const char *to)
 	return fclose(f);
 }
 
+/* A long-poll held across the reload, on the connection it began with. */
+struct held_poll {
+	struct hl_test_relay *relay;
+	const struct hl_test_account *who;
+	const char *ca;
+	long status;
+	size_t messages;
+};
+
+static void *
+hold_poll(void *arg)
+{
+	struct held_poll *h = arg;
+	struct hl_test_http res;
+	struct hl_test_http_opts opts;
+	memset(&opts, 0, sizeof opts);
+	opts.ca_file = h->ca;
+	opts.timeout_s = 60;
+	hl_test_http(h->relay->url, "GET", "/v1/messages?wait=30", NULL,
+	    h->who->token, &opts, &res);
+	h->status = res.status;
+	json_t *j = res.status == 200 ? hl_test_http_json(&res) : NULL;
+	h->messages = json_array_size(json_object_get(j, "messages"));
+	json_decref(j);
+	hl_test_http_free(&res);
+	return NULL;
+}
+
+/* Waits until the relay holds n long-polls (its /metrics gauge). */
+static int
+wait_for_polls(struct hl_test_relay *r, const char *ca, int n)
+{
+	char want[64];
+	snprintf(want, sizeof want, "\nhotline_waiting_fetches %d\n", n);
+	long long end = hl_test_now_ms() + 15000;
+	while (hl_test_now_ms() < end) {
+		struct hl_test_http res;
+		struct hl_test_http_opts opts;
+		memset(&opts, 0, sizeof opts);
+		opts.ca_file = ca;
+		opts.timeout_s = 10;
+		int ok = hl_test_http(r->url, "GET", "/metrics", NULL, NULL,
+		    &opts, &res) == 0 && res.status == 200 &&
+		    strstr(res.body, want) != NULL;
+		hl_test_http_free(&res);
+		if (ok)
+			return 0;
+		hl_test_sleep_ms(50);
+	}
+	return -1;
+}
+
 static void
 test_sighup_reloads_tls(void **state)
 {
@@ -186,6 +239,14 @@ test_sighup_reloads_tls(void **state)
 	long long expiry = cert_expiry_metric(&r, old);
 	assert_true(expiry > 0);
 
+	/* c holds a long-poll over the old certificate's connection. */
+	struct hl_test_account c;
+	assert_int_equal(hl_test_relay_account(&r, "hup.c", 1, &c), 0);
+	struct held_poll held = { &r, &c, old, 0, 0 };
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, hold_poll, &held), 0);
+	assert_int_equal(wait_for_polls(&r, old, 1), 0);
+
 	/* Renewed in place, as certbot or an operator would. */
 	assert_int_equal(new_cert(r.dir, ncert, nkey), 0);
 	assert_int_equal(rename(nkey, key), 0);
@@ -199,6 +260,17 @@ test_sighup_reloads_tls(void **state)
 	assert_true(cert_expiry_metric(&r, cert) > expiry + 3600);
 	assert_int_equal(r.pid, pid);
 	assert_int_equal(kill(r.pid, 0), 0);
+
+	/* The long-poll held across the reload gets what comes now. */
+	hl_test_api_id(id);
+	/* r.ca_file is cert.pem: the renewed certificate now. */
+	assert_int_equal(hl_test_api_send(&r, &a, "hup.c", id, "held", &res),
+	    0);
+	assert_int_equal(res.status, 202);
+	hl_test_http_free(&res);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(held.status, 200);
+	assert_int_equal(held.messages, 1);
 
 	/* The queue is as it was. */
 	json_t *got = NULL;

@@ -158,6 +158,9 @@ test_bad_lines(void **state)
 		    "relay.ini:2: [server] listen: '127.0.0.1': expected ADDR:PORT" },
 		{ "[server]\nlisten = [::1:80\n",
 		    "relay.ini:2: [server] listen: '[::1:80': expected [IPV6]:PORT" },
+		{ "[server]\nmetrics_listen = nowhere\n",
+		    "relay.ini:2: [server] metrics_listen: 'nowhere': expected "
+		    "ADDR:PORT" },
 		{ "[server]\ncolour = blue\n",
 		    "relay.ini:2: [server] colour: unknown key" },
 		{ "[serve]\nthreads = 2\n",
@@ -310,6 +313,11 @@ test_listen_and_serve_rules(void **state)
 	snprintf(c.tls_key, sizeof c.tls_key, "/k.pem");
 	assert_int_equal(hl_relay_config_check(&c, &tls, cause), 0);
 	assert_true(tls);
+	snprintf(c.metrics_listen, sizeof c.metrics_listen, "%s", c.listen);
+	assert_int_equal(hl_relay_config_check(&c, &tls, cause), HL_ECONFIG);
+	assert_non_null(strstr(cause, "metrics_listen is the listen address"));
+	snprintf(c.metrics_listen, sizeof c.metrics_listen, "127.0.0.1:9464");
+	assert_int_equal(hl_relay_config_check(&c, &tls, cause), 0);
 }
 
 static void
