@@ -100,7 +100,7 @@ hl_cmd_init(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return hl_cli_fail(rc, "init", cause);
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("init");
 		json_object_set_new(o, "home", json_string(cli->home));
 		json_object_set_new(o, "kdf", json_string(kdf_name));
 		json_object_set_new(o, "opslimit", json_integer((json_int_t)kdf.opslimit));

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int
 copy_field(char *dst, size_t cap, const char *v)
@@ -62,20 +63,15 @@ hl_cli_profile_option(struct hl_profile *p, int opt, const char *arg)
 	}
 }
 
-void
-hl_cli_print_entry(const struct hl_dir_entry *e, int json)
+/* A directory entry as a JSON line's object (new reference). */
+static json_t *
+entry_json(const struct hl_dir_entry *e)
 {
 	const struct hl_profile *p = &e->profile;
-	char langs[HL_LANGUAGES_MAX * 9 + 1] = "";
-	for (size_t i = 0; i < p->n_languages; i++) {
-		if (i > 0)
-			strcat(langs, ",");
-		strcat(langs, p->languages[i]);
-	}
-	if (json) {
+	{
 		char t[HL_TIME_STR];
 		char *ik = hl_b64_encode(e->identity_key, HL_KEY_LEN);
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("contact");
 		json_object_set_new(o, "handle", json_string(e->handle));
 		json_object_set_new(o, "name", json_string(p->name));
 		json_object_set_new(o, "organisation", json_string(p->organisation));
@@ -94,7 +90,36 @@ hl_cli_print_entry(const struct hl_dir_entry *e, int json)
 			hl_time_rfc3339(e->updated_ms, t);
 			json_object_set_new(o, "updated", json_string(t));
 		}
-		hl_out_json_line(o);
+		return o;
+	}
+}
+
+/* An entry from the local copy: says so, and when it was fetched. */
+static void
+print_entry_cached(const struct hl_contact *ct)
+{
+	char t[HL_TIME_STR];
+	json_t *o = entry_json(&ct->entry);
+	json_object_set_new(o, "cached", json_true());
+	if (ct->fetched_ms > 0) {
+		hl_time_rfc3339(ct->fetched_ms, t);
+		json_object_set_new(o, "fetched", json_string(t));
+	}
+	hl_out_json_line(o);
+}
+
+void
+hl_cli_print_entry(const struct hl_dir_entry *e, int json)
+{
+	const struct hl_profile *p = &e->profile;
+	char langs[HL_LANGUAGES_MAX * 9 + 1] = "";
+	for (size_t i = 0; i < p->n_languages; i++) {
+		if (i > 0)
+			strcat(langs, ",");
+		strcat(langs, p->languages[i]);
+	}
+	if (json) {
+		hl_out_json_line(entry_json(e));
 		return;
 	}
 	char now[96];
@@ -127,6 +152,88 @@ open_account(struct hl_cli *cli, struct hl_account *a)
 		return hl_cli_fail(HL_ENOTFOUND, "account",
 		    "not registered: run 'hotline register' first");
 	return 0;
+}
+
+struct offline {
+	struct hl_cli *cli;
+	const char *q;
+	struct hl_contact *list;
+	size_t n, cap;
+};
+
+static int
+contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (const char *p = hay; *p; p++)
+		if (strncasecmp(p, needle, n) == 0)
+			return 1;
+	return n == 0;
+}
+
+static int
+offline_one(const struct hl_contact *ct, void *arg)
+{
+	struct offline *o = arg;
+	const struct hl_profile *p = &ct->entry.profile;
+	if (!contains(ct->entry.handle, o->q) && !contains(p->name, o->q) &&
+	    !contains(p->organisation, o->q) && !contains(p->country, o->q) &&
+	    !contains(p->role, o->q))
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		struct hl_contact *l = realloc(o->list, cap * sizeof *l);
+		if (l == NULL)
+			return HL_ENOMEM;
+		o->list = l;
+		o->cap = cap;
+	}
+	o->list[o->n++] = *ct;
+	return 0;
+}
+
+static int
+by_handle(const void *x, const void *y)
+{
+	const struct hl_contact *a = x, *b = y;
+	return strcmp(a->entry.handle, b->entry.handle);
+}
+
+/* The directory as last fetched, for when the relay cannot be reached:
+ * the entries matching q, and how old the oldest of them is. */
+static int
+offline_directory(struct hl_cli *cli, const char *q, const char *why)
+{
+	struct offline o = { cli, q, NULL, 0, 0 };
+	char age[32], t[HL_OUT_TIME];
+	int rc = hl_store_contact_each(cli->crypto, offline_one, &o);
+	if (rc != 0) {
+		free(o.list);
+		return hl_cli_fail(rc, "directory", NULL);
+	}
+	int64_t oldest = 0, now = hl_now_ms();
+	for (size_t i = 0; i < o.n; i++)
+		if (o.list[i].fetched_ms > 0 && (oldest == 0 ||
+		    o.list[i].fetched_ms < oldest))
+			oldest = o.list[i].fetched_ms;
+	if (o.n > 1)
+		qsort(o.list, o.n, sizeof *o.list, by_handle);
+	hl_duration_format(oldest > 0 && now > oldest ? now - oldest : 0, age,
+	    sizeof age);
+	hl_out_time(oldest, t);
+	hl_cli_warn("relay unreachable (%s): the directory as last fetched, "
+	    "%s ago (%s)", why && *why ? why : "no answer", age, t);
+	for (size_t i = 0; i < o.n; i++) {
+		if (cli->json)
+			print_entry_cached(&o.list[i]);
+		else
+			hl_cli_print_entry(&o.list[i].entry, 0);
+	}
+	if (!cli->json)
+		printf("%zu contact%s, as fetched %s ago\n", o.n, o.n == 1 ? "" : "s",
+		    age);
+	free(o.list);
+	return HL_EXIT_OK;
 }
 
 int
@@ -166,6 +273,11 @@ hl_cmd_directory(struct hl_cli *cli, int argc, char **argv)
 	snprintf(path, sizeof path, "/v1/directory?q=%s", esc ? esc : "");
 	curl_free(esc);
 	rc = hl_cli_call(net, "GET", path, a.token, NULL, &call);
+	if (rc != 0 && hl_cli_exit_for(rc) == HL_EXIT_UNREACHABLE) {
+		/* The relay is away: the last copy fetched, saying how old. */
+		rc = offline_directory(cli, q, call.cause);
+		goto out;
+	}
 	if (rc != 0 || call.status != 200) {
 		rc = hl_cli_call_failed(&call, "directory");
 		goto out;

@@ -269,7 +269,7 @@ hl_cmd_register(struct hl_cli *cli, int argc, char **argv)
 		goto out_net;
 	}
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("registered");
 		json_object_set_new(o, "handle", json_string(a.handle));
 		json_object_set_new(o, "relay", json_string(a.relay));
 		json_object_set_new(o, "prekeys", json_integer((json_int_t)npks));

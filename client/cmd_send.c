@@ -29,6 +29,7 @@ struct waiter {
 	enum wait_for target;
 	int64_t deadline;
 	int64_t next_fetch;       /* no fetch before this (monotonic ms) */
+	int paced;                /* a fetch is due before next_fetch */
 	int reached;
 	int settled;              /* failed or expired: no point waiting */
 	int attempted;            /* WAIT_NONE: one attempt made */
@@ -70,11 +71,21 @@ wait_done(void *arg)
 	 * second left is no long-poll at all: the loop sleeps to the deadline
 	 * instead of asking with wait=0 again and again. */
 	int64_t now = hl_mono_ms(), left = (w->deadline - now) / 1000;
-	if (!still_queued && w->target != WAIT_RELAY && left >= 1 &&
-	    now >= w->next_fetch) {
+	if (!still_queued && w->target != WAIT_RELAY && left >= 1) {
+		if (now < w->next_fetch) {
+			w->paced = 1;    /* the caller sleeps to next_fetch */
+			return 1;
+		}
 		hl_engine_fetch(w->e, (int)(left > LONG_POLL_S ? LONG_POLL_S : left));
 		w->next_fetch = now + 1000;
 	}
+	return 0;
+}
+
+static int
+never_done(void *arg)
+{
+	(void)arg;
 	return 0;
 }
 
@@ -443,13 +454,15 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 	w.deadline = hl_mono_ms() + (w.target == WAIT_NONE ? 120000 : timeout);
 	int lr;
 	for (;;) {
-		/* Woken at the next allowed fetch too, not only by the network. */
-		int64_t until = w.deadline;
-		if (w.target != WAIT_NONE && w.next_fetch > hl_mono_ms() &&
-		    w.next_fetch < until)
-			until = w.next_fetch;
-		lr = hl_loop_run(w.e, wait_done, &w, until);
-		if (lr != HL_ETIMEOUT || until >= w.deadline)
+		w.paced = 0;
+		lr = hl_loop_run(w.e, wait_done, &w, w.deadline);
+		if (lr != 0 || !w.paced)
+			break;
+		/* The next fetch may start in under a second: until then only
+		 * the network's answers are taken. */
+		int64_t until = w.next_fetch < w.deadline ? w.next_fetch : w.deadline;
+		lr = hl_loop_run(w.e, never_done, NULL, until);
+		if (lr != HL_ETIMEOUT || hl_mono_ms() >= w.deadline)
 			break;
 	}
 

@@ -69,7 +69,7 @@ overview(struct hl_cli *cli, const struct hl_account *a)
 	hl_store_msg_each(cli->crypto, &q, count_one, &awaiting);
 	int has_skew = hl_store_meta_get(cli->crypto, "clock_skew_ms", &skew) == 1;
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("status");
 		json_object_set_new(o, "handle", json_string(a->handle));
 		json_object_set_new(o, "relay", json_string(a->relay));
 		json_t *jo = json_object(), *ji = json_object();
@@ -210,6 +210,9 @@ hl_cmd_export(struct hl_cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return hl_cli_usage_error("export", "unexpected argument '%s'",
 		    argv[optind]);
+	if (cli->json && json == 0)
+		return hl_cli_usage_error("export", "--json and --format text "
+		    "exclude each other");
 	if (json >= 0)
 		cli->json = json;
 	int rc = hl_cli_open(cli);

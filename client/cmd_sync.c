@@ -90,7 +90,7 @@ summary(struct sync *s)
 	hl_store_gaps(s->cli->crypto, &gaps, &ngaps);
 	hl_store_held_list(s->cli->crypto, NULL, &held, &nheld);
 	if (s->cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("summary");
 		json_object_set_new(o, "event", json_string("summary"));
 		json_object_set_new(o, "received", json_integer(s->received));
 		json_object_set_new(o, "sent", json_integer(s->sent));

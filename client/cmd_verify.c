@@ -107,7 +107,7 @@ hl_cmd_verify(struct hl_cli *cli, int argc, char **argv)
 		psn[0] = '\0';
 	struct log_ctx x = { cli->json, cli->json ? json_array() : NULL };
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("identity");
 		json_object_set_new(o, "handle", json_string(handle));
 		json_object_set_new(o, "trust", json_string(hl_trust_name(info.trust)));
 		if (sn[0])
@@ -258,7 +258,7 @@ hl_cmd_trust(struct hl_cli *cli, int argc, char **argv)
 			return rc;
 	}
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("trust");
 		json_object_set_new(o, "handle", json_string(handle));
 		json_object_set_new(o, "trust", json_string(reject ? "rejected" :
 		    typed[0] ? "verified" : "unverified"));

@@ -100,10 +100,18 @@ string_list(char **items, size_t n)
 }
 
 json_t *
+hl_out_json_object(const char *type)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string(type));
+	return o;
+}
+
+json_t *
 hl_out_msg_json(const struct hl_msg *m)
 {
 	const struct hl_content *c = &m->content;
-	json_t *o = json_object();
+	json_t *o = hl_out_json_object("message");
 	json_object_set_new(o, "id", json_string(m->id));
 	json_object_set_new(o, "dir", json_string(m->dir == HL_OUT ? "out" : "in"));
 	json_object_set_new(o, "peer", json_string(m->peer));
@@ -121,6 +129,8 @@ hl_out_msg_json(const struct hl_msg *m)
 	if (c->response != HL_RESP_NONE)
 		json_object_set_new(o, "response", json_string(hl_response_name(c->response)));
 	set_time(o, "ack_by", c->ack_by);
+	/* The sender's clock when it was written: received messages carry it. */
+	set_time(o, "sent", c->sent);
 	json_t *times = json_object();
 	for (int s = 0; s < HL_ST_COUNT; s++) {
 		char t[HL_TIME_STR];
@@ -271,6 +281,7 @@ hl_out_event(const struct hl_event *ev, int json)
 	char d[32];
 	if (json) {
 		json_t *o = m != NULL ? hl_out_msg_json(m) : json_object();
+		json_object_set_new(o, "type", json_string("event"));
 		static const char *names[] = {
 			"received", "state", "escalated", "gap", "gap_closed",
 			"key_changed", "held", "clock_skew", "relay", "prekeys", "auth",

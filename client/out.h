@@ -27,6 +27,10 @@ void hl_out_time_in(int64_t ms, const char *zone, char *out, size_t len);
  * reached, acknowledgement, escalation and incident fields. */
 json_t *hl_out_msg_json(const struct hl_msg *m);
 
+/* A new object for one line of --json output, its "type" set (every line
+ * has one: "message", "event", "status", "contact", ...). New reference. */
+json_t *hl_out_json_object(const char *type);
+
 /* Prints o compactly on one line of stdout and releases it. */
 void hl_out_json_line(json_t *o);
 

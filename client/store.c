@@ -178,25 +178,16 @@ hl_store_account_put(struct hl_crypto *c, const struct hl_account *a)
 	return rc;
 }
 
-int
-hl_store_contact_get(struct hl_crypto *c, const char *handle,
-    struct hl_contact *out)
+/* A contact record's plaintext into out: 0, or HL_EVAULT. */
+static int
+contact_decode(const uint8_t *pt, size_t n, struct hl_contact *out)
 {
-	uint8_t idx[HL_VAULT_INDEX_LEN];
-	uint8_t *pt;
-	size_t n;
 	char langs[HL_LANGUAGES_MAX * 9 + 1];
-	memset(out, 0, sizeof *out);
-	if (!hl_handle_valid(handle))
-		return HL_EINVAL;
-	peer_index(c, handle, idx);
-	int rc = kv_get(c, T_CONTACTS, idx, sizeof idx, &pt, &n);
-	if (rc <= 0)
-		return rc;
 	struct hl_dir_entry *e = &out->entry;
 	struct hl_profile *p = &e->profile;
 	const uint8_t *key;
 	size_t keylen;
+	memset(out, 0, sizeof *out);
 	if (hl_tlv_get_str(pt, n, TAG_HANDLE, e->handle, sizeof e->handle) < 0 ||
 	    hl_tlv_get_str(pt, n, TAG_NAME, p->name, sizeof p->name) < 0 ||
 	    hl_tlv_get_str(pt, n, TAG_ORG, p->organisation, sizeof p->organisation) < 0 ||
@@ -207,10 +198,8 @@ hl_store_contact_get(struct hl_crypto *c, const char *handle,
 	    hl_tlv_get_str(pt, n, TAG_ALT, p->alternate, sizeof p->alternate) < 0 ||
 	    hl_tlv_get_i64(pt, n, TAG_UPDATED, &e->updated_ms) < 0 ||
 	    hl_tlv_get_i64(pt, n, TAG_FETCHED, &out->fetched_ms) < 0 ||
-	    hl_tlv_get(pt, n, TAG_IKEY, &key, &keylen) != 1 || keylen != HL_KEY_LEN) {
-		hl_vault_free_plain(pt, n);
+	    hl_tlv_get(pt, n, TAG_IKEY, &key, &keylen) != 1 || keylen != HL_KEY_LEN)
 		return HL_EVAULT;
-	}
 	memcpy(e->identity_key, key, HL_KEY_LEN);
 	/* Languages travel comma-separated in the record. */
 	for (char *s = langs, *tok; p->n_languages < HL_LANGUAGES_MAX &&
@@ -218,8 +207,54 @@ hl_store_contact_get(struct hl_crypto *c, const char *handle,
 		if (*tok != '\0' && strlen(tok) < sizeof p->languages[0])
 			memcpy(p->languages[p->n_languages++], tok, strlen(tok) + 1);
 	}
+	return 0;
+}
+
+int
+hl_store_contact_get(struct hl_crypto *c, const char *handle,
+    struct hl_contact *out)
+{
+	uint8_t idx[HL_VAULT_INDEX_LEN];
+	uint8_t *pt;
+	size_t n;
+	memset(out, 0, sizeof *out);
+	if (!hl_handle_valid(handle))
+		return HL_EINVAL;
+	peer_index(c, handle, idx);
+	int rc = kv_get(c, T_CONTACTS, idx, sizeof idx, &pt, &n);
+	if (rc <= 0)
+		return rc;
+	rc = contact_decode(pt, n, out);
 	hl_vault_free_plain(pt, n);
-	return 1;
+	return rc == 0 ? 1 : rc;
+}
+
+int
+hl_store_contact_each(struct hl_crypto *c,
+    int (*fn)(const struct hl_contact *ct, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(c, "SELECT k, v FROM " T_CONTACTS, &st);
+	int step = SQLITE_DONE;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t *pt;
+		size_t n;
+		struct hl_contact ct;
+		rc = hl_vault_open(hl_crypto_vault(c), T_CONTACTS,
+		    sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+		    &pt, &n);
+		if (rc != 0)
+			break;
+		rc = contact_decode(pt, n, &ct);
+		hl_vault_free_plain(pt, n);
+		if (rc == 0)
+			rc = fn(&ct, arg);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = HL_EDB;
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
 }
 
 int

@@ -112,6 +112,10 @@ int hl_store_account_put(struct hl_crypto *c, const struct hl_account *a);
 int hl_store_contact_get(struct hl_crypto *c, const char *handle,
     struct hl_contact *out);
 int hl_store_contact_put(struct hl_crypto *c, const struct hl_contact *ct);
+/* Calls fn for every stored contact (the last directory entries fetched),
+ * in no order, until it returns non-zero. 0 or < 0. */
+int hl_store_contact_each(struct hl_crypto *c,
+    int (*fn)(const struct hl_contact *ct, void *arg), void *arg);
 
 /* Messages. insert fills m->rowid and records the transition to m->state
  * at m->created_ms. HL_EEXIST when (dir, peer, id) is already stored. */

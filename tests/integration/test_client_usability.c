@@ -471,6 +471,143 @@ test_timezones_checked(void **state)
 	}
 }
 
+/* --- item: JSON all the way --- */
+
+/* Every stdout line of r is a JSON object with a string "type". */
+static void
+assert_typed_lines(struct hl_test_run *r)
+{
+	json_t *lines = hl_test_run_json(r);
+	if (lines == NULL)
+		hl_test_run_print(r);
+	assert_non_null(lines);
+	size_t i;
+	json_t *o;
+	json_array_foreach(lines, i, o) {
+		if (!json_is_string(json_object_get(o, "type")))
+			hl_test_run_print(r);
+		assert_true(json_is_string(json_object_get(o, "type")));
+	}
+	json_decref(lines);
+}
+
+/* stderr of r is one JSON error object with exit code; returns it. */
+static json_t *
+json_error_of(struct hl_test_run *r, int code)
+{
+	json_t *e = json_loads(r->err, 0, NULL);
+	if (e == NULL)
+		hl_test_run_print(r);
+	assert_non_null(e);
+	hl_test_assert_str(e, "type", "error");
+	assert_non_null(hl_test_json_str(e, "code"));
+	assert_non_null(hl_test_json_str(e, "message"));
+	assert_int_equal(json_integer_value(json_object_get(e, "exit")), code);
+	return e;
+}
+
+static void
+test_json_all_the_way(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "js.a");
+	struct hl_test_client *b = hl_test_client_of(w, "js.b");
+	struct hl_test_run r;
+	char id[33];
+
+	assert_int_equal(hl_test_client_send(a, id, "js.b", "--urgent",
+	    "--ack-within", "1h", "typed lines", NULL), 0);
+	json_t *m = hl_test_client_await(b, id, "new", 30, WAIT_MS);
+	assert_non_null(m);
+	/* The sender's own time travels with the message. */
+	assert_true(hl_test_json_time(m, "sent") > 0);
+	hl_test_assert_str(m, "type", "message");
+	json_decref(m);
+
+	static const char *const cmds[][6] = {
+		{ "--json", "status", NULL },
+		{ "--json", "inbox", "--all", NULL },
+		{ "--json", "ack", "last", NULL },
+		{ "--json", "sync", NULL },
+		{ "--json", "directory", NULL },
+		{ "--json", "profile", NULL },
+		{ "--json", "verify", "js.a", NULL },
+		{ "--json", "export", NULL },
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		hl_test_client_runv(b, &r, cmds[i]);
+		hl_test_expect(&r, 0);
+		assert_typed_lines(&r);
+		hl_test_run_free(&r);
+	}
+	hl_test_client_run(a, &r, "--json", "sync", NULL);
+	hl_test_expect(&r, 0);
+	assert_typed_lines(&r);
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "status", id, "--json", NULL);
+	hl_test_expect(&r, 0);
+	assert_typed_lines(&r);
+	hl_test_run_free(&r);
+
+	/* Errors: a JSON object on stderr, whatever the kind. */
+	hl_test_client_run(a, &r, "--json", "export", "--format", "text", NULL);
+	hl_test_expect(&r, 2);
+	json_decref(json_error_of(&r, 2));
+	assert_string_equal(r.out, "");
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "frobnicate", "--json", NULL);
+	hl_test_expect(&r, 2);
+	json_decref(json_error_of(&r, 2));
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "status", "ffffffffffff", "--json", NULL);
+	hl_test_expect(&r, 7);
+	json_t *e = json_error_of(&r, 7);
+	hl_test_assert_str(e, "code", "not_found");
+	json_decref(e);
+	hl_test_run_free(&r);
+}
+
+/* --- item: an offline contact list --- */
+
+static void
+test_directory_offline(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "od.a");
+	hl_test_world_client(w, "od.fi.ncsc", "--name", "NCSC-FI duty", NULL);
+	struct hl_test_run r;
+
+	hl_test_client_run(a, &r, "directory", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "od.fi.ncsc"));
+	hl_test_run_free(&r);
+
+	assert_int_equal(hl_test_relay_stop(&w->relay, SIGTERM, NULL), 0);
+	hl_test_client_run(a, &r, "directory", "ncsc", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "od.fi.ncsc"));
+	assert_non_null(strstr(r.out, "NCSC-FI duty"));
+	assert_null(strstr(r.out, "od.a "));    /* the query still applies */
+	assert_non_null(strstr(r.err, "unreachable"));
+	assert_non_null(strstr(r.err, "ago"));
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "--json", "directory", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	assert_non_null(lines);
+	json_t *o = hl_test_json_find(lines, "handle", "od.fi.ncsc");
+	assert_non_null(o);
+	hl_test_assert_str(o, "type", "contact");
+	assert_true(json_is_true(json_object_get(o, "cached")));
+	assert_true(hl_test_json_time(o, "fetched") > 0);
+	json_decref(lines);
+	json_t *warn = json_loads(r.err, 0, NULL);
+	assert_non_null(warn);
+	hl_test_assert_str(warn, "type", "warning");
+	json_decref(warn);
+	hl_test_run_free(&r);
+}
+
 int
 main(void)
 {
@@ -484,6 +621,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_errors,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_timezones_checked,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_json_all_the_way,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_directory_offline,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
