@@ -64,6 +64,7 @@ static const struct hl_err_entry hl_err_table[] = {
 	{ HL_ECONFLICT, "message id already used with other content" },
 	{ HL_EQUEUEFULL, "recipient's queue is full" },
 	{ HL_ESTOPPING, "relay is shutting down" },
+	{ HL_EDISKFULL, "relay's disk is full" },
 
 	/* libsignal-protocol-c (signal_protocol.h) */
 	{ -12, "libsignal: out of memory" },

@@ -73,6 +73,7 @@ enum hl_err {
 	HL_ECONFLICT = -10501,  /* a message id reused with another content */
 	HL_EQUEUEFULL = -10502, /* the recipient's queue is at its limit */
 	HL_ESTOPPING = -10503,  /* the relay is shutting down */
+	HL_EDISKFULL = -10504,  /* the relay's disk is full */
 };
 
 /* A short, static description of code (ours or libsignal's). Never NULL. */

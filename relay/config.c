@@ -75,6 +75,7 @@ static const struct key keys[] = {
 	{ "server", "metrics", KEY_BOOL, F(metrics), 0, 1 },
 	{ "server", "metrics_listen", KEY_LISTEN_OPT, F(metrics_listen), 0, 0 },
 	{ "store", "url", KEY_STORE, F(store_url), 0, 0 },
+	{ "store", "reserve_mib", KEY_UINT, F(reserve_mib), 0, 65536 },
 	{ "limits", "max_message_bytes", KEY_INT64, F(max_message_bytes),
 	    1024, 16 << 20 },
 	{ "limits", "max_body_bytes", KEY_INT64, F(max_body_bytes),
@@ -125,6 +126,7 @@ hl_relay_config_defaults(struct hl_relay_config *cfg)
 	cfg->max_fetches_per_account = 4;
 	snprintf(cfg->store_url, sizeof cfg->store_url,
 	    "sqlite:/var/lib/hotline-relay/relay.db");
+	cfg->reserve_mib = 64;
 	cfg->max_message_bytes = 81920;
 	cfg->max_body_bytes = 65536;
 	cfg->max_queue_per_recipient = 10000;

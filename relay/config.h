@@ -44,6 +44,7 @@ struct hl_relay_config {
 
 	/* [store] */
 	char store_url[PATH_MAX + 16];   /* "sqlite:/abs/path" after loading */
+	unsigned reserve_mib;            /* held back for a full disk; 0: none */
 
 	/* [limits] */
 	int64_t max_message_bytes;

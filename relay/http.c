@@ -25,6 +25,7 @@
 #define DISCARD_MAX (1 << 20)
 #define RETRY_UNAVAILABLE_S 5
 #define RETRY_QUEUE_FULL_S 60
+#define RETRY_DISK_FULL_S 30
 
 static int64_t
 mono_us(void)
@@ -192,6 +193,12 @@ hl_reply_fail(struct hl_req *r, int rc, const char *cause,
 	case HL_EQUEUEFULL:
 		return hl_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS,
 		    "queue_full", msg, RETRY_QUEUE_FULL_S);
+	case HL_EDISKFULL:
+		/* Logged once by the writer when it happens, not per
+		 * request. */
+		return hl_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable", "the relay's disk is full; acks are still "
+		    "taken; retry later", RETRY_DISK_FULL_S);
 	case HL_EDB:
 	case HL_EBUSY:
 	case HL_EIO:

@@ -7,6 +7,7 @@
 #include "relay/metrics.h"
 #include "relay/ratelimit.h"
 #include "relay/req.h"
+#include "relay/reserve.h"
 #include "relay/tally.h"
 #include "relay/tls.h"
 
@@ -30,6 +31,7 @@
 struct server_extra {
 	struct hl_server srv;
 	struct hl_metrics_route *labels;
+	struct hl_reserve *reserve;    /* the writer's; NULL: none */
 };
 
 static void
@@ -100,6 +102,7 @@ release(struct server_extra *x)
 {
 	struct hl_server *srv = &x->srv;
 	hl_writer_free(srv->writer);
+	hl_reserve_free(x->reserve);
 	hl_waiters_free(srv->waiters);
 	hl_ratelimit_free(srv->message_rate);
 	hl_ratelimit_free(srv->register_rate);
@@ -198,6 +201,17 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 	}
 	if (rc == 0)
 		rc = hl_waiters_start(&srv->waiters, cause);
+	if (rc == 0 && cfg->reserve_mib > 0 &&
+	    strncmp(cfg->store_url, "sqlite:", 7) == 0) {
+		/* Beside the database, on its file system. */
+		char path[sizeof cfg->store_url + 16];
+		snprintf(path, sizeof path, "%s.reserve", cfg->store_url + 7);
+		rc = hl_reserve_open(path, (int64_t)cfg->reserve_mib << 20,
+		    &x->reserve, cause);
+		if (rc == 0 && !hl_reserve_held(x->reserve))
+			hl_log(HL_LOG_WARN, "disk_full",
+			    "action=no_reserve reason=no_room_at_start");
+	}
 	if (rc == 0) {
 		struct hl_writer_config wc;
 		memset(&wc, 0, sizeof wc);
@@ -210,6 +224,7 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		wc.retention_ms = cfg->retention_ms;
 		wc.purge_interval_ms = cfg->purge_interval_ms;
 		wc.max_batch = MAX_BATCH;
+		wc.reserve = x->reserve;
 		rc = hl_writer_start(store, &wc, wake, srv->waiters,
 		    srv->metrics, &srv->writer, cause);
 	}

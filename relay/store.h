@@ -234,6 +234,9 @@ struct hl_store_ops {
 	int (*batch_begin)(struct hl_store *st, char *cause);
 	int (*batch_commit)(struct hl_store *st, char *cause);
 	void (*batch_rollback)(struct hl_store *st);
+	/* 1 when a write or a commit failed because the disk is full since
+	 * the last call (which clears it). */
+	int (*disk_full)(struct hl_store *st);
 
 	/* Creates the account, marks the code used (with the account it
 	 * created) and every other unused code of the handle used too.

@@ -298,6 +298,7 @@ static const char *const sql_text[NSQL] = {
 struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[NSQL];
+	int full;              /* a write failed: the disk is full */
 };
 
 struct sqlite_store {
@@ -321,7 +322,18 @@ impl(struct hl_store *st)
 static int
 fail_db(struct conn *c, int rc, char *cause)
 {
+	if ((rc & 0xff) == SQLITE_FULL)
+		c->full = 1;
 	return hl_db_error(c->db, rc, cause);
+}
+
+/* After a helper of hl_db failed on c: was it the disk? Read before a
+ * rollback, which resets the connection's error. */
+static void
+note_full(struct conn *c)
+{
+	if ((sqlite3_errcode(c->db) & 0xff) == SQLITE_FULL)
+		c->full = 1;
 }
 
 /* The statement for id, reset and cleared; NULL with cause set when it
@@ -925,9 +937,11 @@ sqlite_batch_begin(struct hl_store *st, char *cause)
 {
 	struct sqlite_store *ss = impl(st);
 	int rc = hl_db_begin(ss->writer.db);
-	if (rc != 0)
+	if (rc != 0) {
+		note_full(&ss->writer);
 		return hl_fail(cause, rc, "cannot begin: %s",
 		    sqlite3_errmsg(ss->writer.db));
+	}
 	return 0;
 }
 
@@ -937,11 +951,21 @@ sqlite_batch_commit(struct hl_store *st, char *cause)
 	struct sqlite_store *ss = impl(st);
 	int rc = hl_db_commit(ss->writer.db);
 	if (rc != 0) {
+		note_full(&ss->writer);
 		hl_fail(cause, rc, "cannot commit: %s",
 		    sqlite3_errmsg(ss->writer.db));
 		hl_db_rollback(ss->writer.db);
 	}
 	return rc;
+}
+
+static int
+sqlite_disk_full(struct hl_store *st)
+{
+	struct sqlite_store *ss = impl(st);
+	int full = ss->writer.full;
+	ss->writer.full = 0;
+	return full;
 }
 
 static void
@@ -961,9 +985,11 @@ op_begin(struct conn *c, char *cause)
 	if (sqlite3_get_autocommit(c->db))
 		return hl_fail(cause, HL_EDB, "no batch transaction is open");
 	int rc = hl_db_savepoint(c->db, "op");
-	if (rc != 0)
+	if (rc != 0) {
+		note_full(c);
 		return hl_fail(cause, rc, "savepoint: %s",
 		    sqlite3_errmsg(c->db));
+	}
 	return 0;
 }
 
@@ -973,6 +999,7 @@ op_end(struct conn *c, int ret)
 	if (ret == 0) {
 		int rc = hl_db_release(c->db, "op");
 		if (rc != 0) {
+			note_full(c);
 			hl_db_rollback_to(c->db, "op");
 			return rc;
 		}
@@ -2104,6 +2131,7 @@ const struct hl_store_ops hl_store_sqlite_ops = {
 	.batch_begin = sqlite_batch_begin,
 	.batch_commit = sqlite_batch_commit,
 	.batch_rollback = sqlite_batch_rollback,
+	.disk_full = sqlite_disk_full,
 	.register_account = sqlite_register,
 	.mark_used = sqlite_mark_used,
 	.upload_keys = sqlite_upload_keys,

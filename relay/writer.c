@@ -4,12 +4,16 @@
 #include "crypto/hl_time.h"
 #include "relay/log.h"
 #include "relay/metrics.h"
+#include "relay/reserve.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* How often a full disk is looked at again for room for the reserve. */
+#define RESTORE_MS 1000
 
 struct hl_writer {
 	struct hl_store *st;
@@ -24,7 +28,54 @@ struct hl_writer {
 	int stopping;
 	int joined;                     /* someone has joined the thread */
 	pthread_t thread;
+
+	/* writer thread only */
+	int low;                        /* the disk is full: drain only */
+	int64_t next_restore;           /* hl_mono_ms() */
 };
+
+/* Writes that make room, or that the ones making room need. */
+static int
+drains(const struct hl_write *w)
+{
+	return w->kind == HL_WRITE_ACK || w->kind == HL_WRITE_MARK_USED;
+}
+
+/* The disk is full: give the reserve up and refuse what adds. */
+static void
+go_low(struct hl_writer *wr)
+{
+	if (wr->low)
+		return;
+	wr->low = 1;
+	wr->next_restore = hl_mono_ms() + RESTORE_MS;
+	int released = wr->cfg.reserve != NULL &&
+	    hl_reserve_release(wr->cfg.reserve);
+	hl_log(HL_LOG_ERROR, "disk_full", "action=%s",
+	    released ? "reserve_released" : "no_reserve");
+}
+
+/* While low: is there room for the reserve again? */
+static void
+try_restore(struct hl_writer *wr)
+{
+	if (!wr->low || hl_mono_ms() < wr->next_restore)
+		return;
+	wr->next_restore = hl_mono_ms() + RESTORE_MS;
+	char cause[HL_CAUSE_MAX] = "";
+	int rc = wr->cfg.reserve != NULL ?
+	    hl_reserve_restore(wr->cfg.reserve, cause) : 0;
+	if (rc == HL_EDISKFULL)
+		return;
+	if (rc != 0) {
+		char q[HL_LOG_VALUE_MAX];
+		hl_log(HL_LOG_ERROR, "disk_full", "action=restore error=%s",
+		    hl_log_quote(cause, q));
+		return;
+	}
+	wr->low = 0;
+	hl_log(HL_LOG_INFO, "disk_full", "action=reserve_restored");
+}
 
 static void
 apply(struct hl_writer *wr, struct hl_write *w, int64_t now)
@@ -32,6 +83,11 @@ apply(struct hl_writer *wr, struct hl_write *w, int64_t now)
 	struct hl_store *st = wr->st;
 	const struct hl_store_limits *lim = &wr->cfg.limits;
 	w->cause[0] = '\0';
+	if (wr->low && !drains(w)) {
+		w->rc = hl_fail(w->cause, HL_EDISKFULL,
+		    "the relay's disk is full");
+		return;
+	}
 	switch (w->kind) {
 	case HL_WRITE_REGISTER:
 		w->rc = st->ops->register_account(st, w->reg, now,
@@ -78,17 +134,36 @@ complete(struct hl_write *list)
 	}
 }
 
-static void
-run_batch(struct hl_writer *wr, struct hl_write *list, size_t n)
+static int
+attempt(struct hl_writer *wr, struct hl_write *list, char *cause)
 {
 	struct hl_store *st = wr->st;
-	char cause[HL_CAUSE_MAX] = "";
 	int64_t now = hl_now_ms();
 	int rc = st->ops->batch_begin(st, cause);
 	if (rc == 0) {
 		for (struct hl_write *w = list; w != NULL; w = w->next)
 			apply(wr, w, now);
 		rc = st->ops->batch_commit(st, cause);
+	}
+	return rc;
+}
+
+static void
+run_batch(struct hl_writer *wr, struct hl_write *list, size_t n)
+{
+	struct hl_store *st = wr->st;
+	char cause[HL_CAUSE_MAX] = "";
+	int rc = attempt(wr, list, cause);
+	int full = st->ops->disk_full(st);
+	if (full && !wr->low) {
+		go_low(wr);
+		/* Once more, with the reserve's room and only what drains,
+		 * so that the acks among these need no retry. */
+		if (rc != 0) {
+			cause[0] = '\0';
+			rc = attempt(wr, list, cause);
+			full = st->ops->disk_full(st);
+		}
 	}
 	if (rc != 0) {
 		char q[HL_LOG_VALUE_MAX];
@@ -97,13 +172,22 @@ run_batch(struct hl_writer *wr, struct hl_write *list, size_t n)
 		for (struct hl_write *w = list; w != NULL; w = w->next) {
 			int lost = w->rc == 0 || w->rc == HL_EDB ||
 			    w->rc == HL_EBUSY;
-			if (lost) {
+			if (lost && (full || wr->low)) {
+				w->rc = hl_fail(w->cause, HL_EDISKFULL,
+				    "the relay's disk is full");
+			} else if (lost) {
 				w->rc = HL_EDB;
 				snprintf(w->cause, sizeof w->cause,
 				    "the store cannot accept writes now");
 			}
 		}
 	} else {
+		/* Committed, but some writes may have failed on the disk
+		 * alone: they are told so. */
+		for (struct hl_write *w = list; full && w != NULL; w = w->next)
+			if (w->rc == HL_EDB)
+				w->rc = hl_fail(w->cause, HL_EDISKFULL,
+				    "the relay's disk is full");
 		hl_metrics_batch(wr->metrics, n);
 		for (struct hl_write *w = list; w != NULL; w = w->next)
 			if (w->kind == HL_WRITE_MESSAGE && w->rc == 0 &&
@@ -129,6 +213,8 @@ run_purge(struct hl_writer *wr)
 		else
 			st->ops->batch_rollback(st);
 	}
+	if (st->ops->disk_full(st))
+		go_low(wr);
 	if (rc != 0) {
 		char q[HL_LOG_VALUE_MAX];
 		hl_log(HL_LOG_ERROR, "purge", "error=%s",
@@ -159,9 +245,11 @@ writer_main(void *arg)
 	pthread_mutex_lock(&wr->lock);
 	for (;;) {
 		while (wr->head == NULL && !wr->stopping &&
-		    hl_mono_ms() < next_purge) {
+		    hl_mono_ms() < next_purge &&
+		    (!wr->low || hl_mono_ms() < wr->next_restore)) {
 			struct timespec ts;
-			to_timespec(next_purge, &ts);
+			to_timespec(wr->low && wr->next_restore < next_purge ?
+			    wr->next_restore : next_purge, &ts);
 			pthread_cond_timedwait(&wr->cond, &wr->lock, &ts);
 		}
 		if (wr->head == NULL && wr->stopping)
@@ -183,6 +271,7 @@ writer_main(void *arg)
 		}
 		int stopping = wr->stopping;
 		pthread_mutex_unlock(&wr->lock);
+		try_restore(wr);
 		if (!stopping && hl_mono_ms() >= next_purge) {
 			run_purge(wr);
 			next_purge = hl_mono_ms() + wr->cfg.purge_interval_ms;

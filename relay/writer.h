@@ -4,6 +4,11 @@
  * commits once (group commit: one fsync for the batch), and only then
  * completes each write through its callback. It also purges on a timer.
  *
+ * On a full disk it gives up its reserve (relay/reserve.h) and takes only
+ * the writes that make room (acks, and an account's first-use mark, which
+ * its first ack needs) until the reserve can be made again; the others
+ * fail with HL_EDISKFULL meanwhile.
+ *
  * A submitted write belongs to the writer until its done callback runs;
  * done runs exactly once, on the writer thread, after which the writer
  * never touches the write again.
@@ -18,6 +23,7 @@
 #include <stdint.h>
 
 struct hl_metrics;
+struct hl_reserve;
 
 enum hl_write_kind {
 	HL_WRITE_REGISTER,
@@ -65,6 +71,7 @@ struct hl_writer_config {
 	int64_t retention_ms;
 	int64_t purge_interval_ms;
 	size_t max_batch;                      /* writes per transaction */
+	struct hl_reserve *reserve;            /* borrowed; NULL: none */
 };
 
 struct hl_writer;
