@@ -135,6 +135,13 @@ on_event(const struct hl_event *ev, void *arg)
 		fprintf(stderr, "hotline: the relay refused this account's token: %s\n",
 		    text);
 		break;
+	case HL_EV_FETCH_FAILED: {
+		int64_t in = ev->at_ms - hl_now_ms();
+		hl_duration_format(in > 1000 ? in : 1000, d, sizeof d);
+		fprintf(stderr, "hotline: fetching messages failed: %s; next try in "
+		    "%s\n", text, d);
+		break;
+	}
 	default:
 		break;
 	}

@@ -13,7 +13,6 @@
 
 #define FOLLOW_WAIT_S 30
 #define WAIT_MAX_S 300
-#define RETRY_MAX_MS 60000
 
 struct sync {
 	struct hl_cli *cli;
@@ -100,6 +99,8 @@ summary(struct sync *s)
 		json_object_set_new(o, "missing", json_integer((json_int_t)ngaps));
 		json_object_set_new(o, "held", json_integer((json_int_t)nheld));
 		json_object_set_new(o, "relay_ok", json_boolean(hl_engine_relay_ok(s->e) == 1));
+		json_object_set_new(o, "fetched", json_boolean(
+		    hl_engine_fetch_successes(s->e) > 0));
 		hl_out_json_line(o);
 	} else {
 		printf("sync: %d received, %d sent; %lld queued, %lld overdue, %lld "
@@ -109,6 +110,10 @@ summary(struct sync *s)
 			printf(", %zu missing", ngaps);
 		if (nheld > 0)
 			printf(", %zu held", nheld);
+		if (hl_engine_fetch_successes(s->e) == 0)
+			printf("; nothing fetched: the relay %s",
+			    hl_engine_relay_ok(s->e) == 1 ? "refused every fetch" :
+			    "could not be reached");
 		printf("\n");
 	}
 	free(gaps);
@@ -171,38 +176,62 @@ hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return hl_cli_fail(rc, "sync", cause);
 
-	int64_t retry_ms = 1000;
+	/* Without --follow, --wait bounds the whole run: a refused fetch
+	 * (429, 5xx, ...) is tried again when the engine says, while that is
+	 * before the end of the wait. */
+	int64_t end = hl_mono_ms() + wait * 1000;
+	int fetch_wait = follow ? FOLLOW_WAIT_S : (int)wait;
 	hl_engine_kick(s.e);
 	do {
 		s.fetches_before = hl_engine_fetches(s.e);
-		hl_engine_fetch(s.e, follow ? FOLLOW_WAIT_S : (int)wait);
-		int64_t deadline = hl_mono_ms() +
-		    ((follow ? FOLLOW_WAIT_S : wait) + 90) * 1000;
+		hl_engine_fetch(s.e, fetch_wait);
+		int64_t deadline = hl_mono_ms() + ((int64_t)fetch_wait + 90) * 1000;
 		rc = hl_loop_run(s.e, cycle_done, &s, deadline);
 		if (rc == HL_EBUSY || s.auth_failed)
 			break;
-		long retry_after = -1;
-		if (follow && !hl_engine_fetch_ok(s.e, &retry_after)) {
-			/* The relay is down, busy or answering nonsense: wait
-			 * (serving timers) before asking again, longer each time,
-			 * and at least as long as it asked. */
-			int64_t wait_ms = retry_ms;
-			if (retry_after > 0 && retry_after * 1000 > wait_ms)
-				wait_ms = retry_after * 1000;
-			rc = hl_loop_run(s.e, never, NULL, hl_mono_ms() + wait_ms);
-			if (rc == HL_EBUSY)
+		if (hl_engine_fetch_ok(s.e, NULL)) {
+			/* A long-poll lasts at most FOLLOW_WAIT_S (the engine's
+			 * cap): for a longer --wait, ask again while nothing
+			 * came and the wait goes on. */
+			int64_t left = end - hl_mono_ms();
+			if (!follow && (fetch_wait < FOLLOW_WAIT_S || s.received > 0 ||
+			    left < 1000))
 				break;
-			retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
-		} else {
-			retry_ms = 1000;
+			if (!follow)
+				fetch_wait = (int)(left / 1000);
+			continue;
 		}
-	} while (follow && !hl_cli_interrupted());
+		/* The relay is down, busy or refusing: wait (serving timers)
+		 * until the engine's next try, at least as long as it asked. */
+		int64_t wait_ms = hl_engine_fetch_next_ms(s.e, NULL) - hl_now_ms();
+		if (wait_ms < 0)
+			wait_ms = 0;
+		if (!follow) {
+			int64_t left = end - hl_mono_ms();
+			if (wait_ms >= left)
+				break;
+			fetch_wait = (int)((left - wait_ms) / 1000);
+		}
+		rc = hl_loop_run(s.e, never, NULL, hl_mono_ms() + wait_ms);
+		if (rc == HL_EBUSY)
+			break;
+	} while (!hl_cli_interrupted());
 	summary(&s);
 	int relay_ok = hl_engine_relay_ok(s.e);
+	int last_status = 0;
+	int fetched = hl_engine_fetch_successes(s.e) > 0;
+	hl_engine_fetch_next_ms(s.e, &last_status);
 	hl_engine_free(s.e);
 	if (s.auth_failed)
 		return HL_EXIT_REFUSED;
-	if (relay_ok != 1 && !hl_cli_interrupted())
+	if (hl_cli_interrupted())
+		return HL_EXIT_OK;
+	/* No fetch succeeded: nothing was received, whatever else went out.
+	 * A refusal for good (4xx) is 5, a relay away or busy is 6. */
+	if (!fetched && last_status >= 400 && last_status < 500 &&
+	    last_status != 408 && last_status != 429)
+		return HL_EXIT_REFUSED;
+	if (!fetched || relay_ok != 1)
 		return HL_EXIT_UNREACHABLE;
 	return HL_EXIT_OK;
 }

@@ -68,7 +68,7 @@ hl_engine_emit(struct hl_engine *e, enum hl_event_kind kind,
 {
 	if (e->o.on_event == NULL)
 		return;
-	struct hl_event ev = { kind, m, peer, n, text };
+	struct hl_event ev = { kind, m, peer, n, text, 0 };
 	e->o.on_event(&ev, e->o.arg);
 }
 
@@ -701,7 +701,8 @@ hl_engine_fetch(struct hl_engine *e, int wait_s)
 {
 	if (e->fetching || e->auth_failed)
 		return;
-	e->fetch_wait_s = wait_s;
+	e->fetch_wait_s = wait_s > HL_FETCH_WAIT_MAX_S ? HL_FETCH_WAIT_MAX_S :
+	    wait_s < 0 ? 0 : wait_s;
 	hl_engine_start_fetch(e);
 }
 
@@ -723,6 +724,20 @@ hl_engine_fetch_ok(const struct hl_engine *e, long *retry_after_s)
 	if (retry_after_s != NULL)
 		*retry_after_s = e->fetch_retry_after_s;
 	return e->fetch_ok;
+}
+
+int
+hl_engine_fetch_successes(const struct hl_engine *e)
+{
+	return e->fetch_successes;
+}
+
+int64_t
+hl_engine_fetch_next_ms(const struct hl_engine *e, int *last_status)
+{
+	if (last_status != NULL)
+		*last_status = e->fetch_status;
+	return e->fetch_ok ? 0 : e->fetch_next_ms;
 }
 
 int

@@ -36,6 +36,9 @@ enum hl_event_kind {
 	HL_EV_PREKEYS,     /* n: one-time prekeys uploaded */
 	HL_EV_AUTH,        /* text: the relay refused our token */
 	HL_EV_NOT_ESCALATED, /* msg: overdue, but no alternate to trust; text: why */
+	HL_EV_FETCH_FAILED, /* n: the HTTP status of a refused fetch (not 401,
+	                     * which is HL_EV_AUTH); text: what the relay said;
+	                     * at_ms: when the next fetch is due */
 };
 
 struct hl_event {
@@ -44,6 +47,7 @@ struct hl_event {
 	const char *peer;
 	int64_t n;
 	const char *text;
+	int64_t at_ms;              /* HL_EV_FETCH_FAILED: wall clock ms */
 };
 
 typedef void (*hl_event_fn)(const struct hl_event *ev, void *arg);
@@ -127,6 +131,15 @@ int hl_engine_fetches(const struct hl_engine *e);
  * Retry-After it carried (-1 when none): callers that fetch again and again
  * back off on failure. */
 int hl_engine_fetch_ok(const struct hl_engine *e, long *retry_after_s);
+
+/* Fetches answered 2xx and stored since the engine started. */
+int hl_engine_fetch_successes(const struct hl_engine *e);
+
+/* After a failed fetch: the wall-clock time (ms) before which the next one
+ * should not start (the relay's Retry-After, else a backoff doubling from
+ * one second to a minute), and the HTTP status of the last refusal (0 when
+ * the relay was not reached). 0 when the last fetch succeeded. */
+int64_t hl_engine_fetch_next_ms(const struct hl_engine *e, int *last_status);
 
 /* 1 once the relay answered anything, 0 while unreachable, -1 before any
  * attempt. */

@@ -13,6 +13,9 @@
 #define HL_RETRY_BASE_MS 1000
 #define HL_RETRY_CAP_MS 300000    /* five minutes */
 #define HL_REQUEST_TIMEOUT_MS 30000
+/* The longest long-poll asked for: within the relay's max_wait (60 s by
+ * default); callers wanting longer ask again. */
+#define HL_FETCH_WAIT_MAX_S 30
 #define HL_SIGNED_PREKEY_AGE_MS (7LL * 86400000)
 #define HL_SKEW_WARN_MS 120000
 
@@ -46,6 +49,10 @@ struct hl_engine {
 	int fetches;              /* completed fetches */
 	int fetch_ok;             /* the last fetch was answered and stored */
 	long fetch_retry_after_s; /* its Retry-After, -1 when none */
+	int fetch_successes;      /* fetches answered 2xx and stored */
+	int64_t fetch_backoff_ms; /* after failures: 0, then 1 s doubling */
+	int64_t fetch_next_ms;    /* no fetch before this (wall ms); 0 none */
+	int fetch_status;         /* the last failed fetch's HTTP status */
 	int fetch_limit;          /* items per fetch asked for; 0: the relay's */
 	int keys_inflight;
 	int relay_ok;             /* -1 unknown, 0 unreachable, 1 answered */

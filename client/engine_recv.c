@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define FETCH_MARGIN_MS 15000
+#define FETCH_BACKOFF_MAX_MS 60000
 #define ITEM_SAVEPOINT "hl_item"
 
 /* Events wait for the commit, so nothing is announced that was rolled
@@ -404,12 +405,35 @@ take_batch(struct batch *b, const struct hl_fetch *f)
 	return 0;
 }
 
+/* A fetch that did not succeed: when to try again (the relay's
+ * Retry-After, at least a backoff that doubles), and, when the relay
+ * answered, an event saying what it said: a refused fetch is never
+ * silent. */
+static void
+fetch_failed(struct hl_engine *e, const struct hl_net_resp *r, const char *why)
+{
+	e->fetch_backoff_ms = e->fetch_backoff_ms == 0 ? 1000 :
+	    e->fetch_backoff_ms * 2 > FETCH_BACKOFF_MAX_MS ? FETCH_BACKOFF_MAX_MS :
+	    e->fetch_backoff_ms * 2;
+	int64_t wait = e->fetch_backoff_ms;
+	if (r->retry_after_s > 0 && r->retry_after_s * 1000 > wait)
+		wait = r->retry_after_s * 1000 > 3600000 ? 3600000 :
+		    r->retry_after_s * 1000;
+	e->fetch_next_ms = hl_now_ms() + wait;
+	e->fetch_status = r->status;
+	if (r->status == 0 || r->status == 401 || e->o.on_event == NULL)
+		return;    /* HL_EV_RELAY and HL_EV_AUTH say these */
+	struct hl_event ev = { .kind = HL_EV_FETCH_FAILED, .n = r->status,
+	    .text = why, .at_ms = e->fetch_next_ms };
+	e->o.on_event(&ev, e->o.arg);
+}
+
 static void
 fetch_done(const struct hl_net_resp *r, void *arg)
 {
 	struct hl_engine *e = arg;
 	struct hl_fetch f;
-	char why[HL_CAUSE_MAX + 64], cause[HL_CAUSE_MAX];
+	char why[HL_CAUSE_MAX + 64], cause[HL_CAUSE_MAX] = "";
 	int again = 0;
 	e->inflight--;
 	e->fetching = 0;
@@ -431,6 +455,10 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 				ack_relay(e, b.qids, b.nqids);
 				emit_deferred(&b);
 				e->fetch_ok = 1;
+				e->fetch_successes++;
+				e->fetch_backoff_ms = 0;
+				e->fetch_next_ms = 0;
+				e->fetch_status = 0;
 				/* "more" with nothing in hand is no reason to ask
 				 * again at once. */
 				again = f.more && f.n > 0;
@@ -441,6 +469,8 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 			hl_api_fetch_free(&f);
 		}
 	}
+	if (!e->fetch_ok && r->err != HL_ETOOBIG)
+		fetch_failed(e, r, why[0] ? why : cause);
 	/* An answer too big for this client: ask for one item at a time
 	 * before giving up (a relay allowing bigger answers than we take). */
 	if (r->err == HL_ETOOBIG && e->fetch_limit != 1) {

@@ -285,7 +285,7 @@ hl_out_event(const struct hl_event *ev, int json)
 		static const char *names[] = {
 			"received", "state", "escalated", "gap", "gap_closed",
 			"key_changed", "held", "clock_skew", "relay", "prekeys", "auth",
-			"not_escalated",
+			"not_escalated", "fetch_failed",
 		};
 		json_object_set_new(o, "event", json_string(names[ev->kind]));
 		if (ev->peer != NULL && m == NULL)
@@ -297,6 +297,14 @@ hl_out_event(const struct hl_event *ev, int json)
 			json_object_set_new(o, "n", json_integer(ev->n));
 		if (ev->kind == HL_EV_SKEW)
 			json_object_set_new(o, "skew_ms", json_integer(ev->n));
+		if (ev->kind == HL_EV_FETCH_FAILED) {
+			char t[HL_TIME_STR];
+			int64_t in = ev->at_ms - hl_now_ms();
+			json_object_set_new(o, "status", json_integer(ev->n));
+			hl_time_rfc3339(ev->at_ms, t);
+			json_object_set_new(o, "retry_at", json_string(t));
+			json_object_set_new(o, "retry_in_ms", json_integer(in > 0 ? in : 0));
+		}
 		if (ev->text != NULL)
 			json_object_set_new(o, "text", json_string(ev->text));
 		hl_out_json_line(o);
@@ -365,6 +373,15 @@ hl_out_event(const struct hl_event *ev, int json)
 		printf("!! %.8s to %s is overdue and was not escalated: %s\n", m->id,
 		    mpeer, text);
 		break;
+	case HL_EV_FETCH_FAILED: {
+		char t[HL_OUT_TIME];
+		int64_t in = ev->at_ms - hl_now_ms();
+		hl_duration_format(in > 1000 ? in : 1000, d, sizeof d);
+		hl_out_time(ev->at_ms, t);
+		printf("!! fetching messages failed: %s; next try in %s (%s)\n", text,
+		    d, t);
+		break;
+	}
 	}
 	hl_san_free(&sp);
 	fflush(stdout);
