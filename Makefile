@@ -4,6 +4,7 @@
 #   make test       unit tests, then integration tests and drills
 #   make test SAN=1 the same, built with ASan+UBSan into build-san/
 #   make test VALGRIND=1   unit tests under valgrind
+#   make test-faults  the long fault-injection runs (docs/TESTING.md)
 #   make demo       a local relay, real clients and a real drill
 #   make deps       check (and as root install) the Debian packages
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -109,13 +110,14 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(INTEG_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(BENCH_SRC))
 DEMO_BINS  := $(patsubst tests/demo/%.c,$(B)/tests/demo/%,$(DEMO_SRC))
+FAULT_BINS := $(filter $(B)/tests/integration/test_fault_%,$(INTEG_BINS))
 
 # Archives: only what exists; the linker pulls just the objects it needs.
 TEST_LIBS = $(if $(TESTLIB_SRC),$(LIB_TEST)) $(if $(CLIENT_SRC),$(LIB_CLIENT)) \
 	$(if $(RELAY_SRC),$(LIB_RELAY)) $(if $(CRYPTO_SRC),$(LIB_CRYPTO)) $(LIB_BASE)
 
 .PHONY: all test run-tests unit integration drills scripts demo run-demo deps install \
-	uninstall clean bench fuzz
+	uninstall clean bench fuzz test-faults run-faults
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -169,6 +171,13 @@ drills: $(PROGS)
 # Shell tests: the build, the installed files, the demo, the README.
 scripts: $(PROGS) $(DEMO_BINS)
 	@B=$(B) sh tests/run-scripts.sh $(SCRIPT_TESTS)
+
+# The fault tests run short in `make test`; these are their long runs.
+test-faults: deps
+	@$(MAKE) --no-print-directory run-faults
+
+run-faults: $(PROGS) $(FAULT_BINS)
+	@B=$(B) HL_FAULTS_LONG=1 sh tests/run-integration.sh $(FAULT_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory run-demo
