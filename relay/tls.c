@@ -74,12 +74,25 @@ hl_tls_check(const char *cert_pem, const char *key_pem,
 	int rc = check_priorities(priorities, older, older_len, cause);
 	if (rc != 0)
 		return rc;
+	gnutls_datum_t cert = datum(cert_pem);
+	gnutls_datum_t key = datum(key_pem);
+	/* The chain alone first: GnuTLS 3.7 leaks what it read of a good key
+	 * when the certificate beside it is unreadable. */
+	gnutls_x509_crt_t *chain = NULL;
+	unsigned nchain = 0;
+	int g = gnutls_x509_crt_list_import2(&chain, &nchain, &cert,
+	    GNUTLS_X509_FMT_PEM, 0);
+	if (g < 0)
+		return hl_fail(cause, HL_ECONFIG,
+		    "[server] tls_cert: GnuTLS cannot read it: %s",
+		    gnutls_strerror(g));
+	for (unsigned i = 0; i < nchain; i++)
+		gnutls_x509_crt_deinit(chain[i]);
+	gnutls_free(chain);
 	gnutls_certificate_credentials_t cred;
 	if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS)
 		return hl_fail(cause, HL_ENOMEM, "out of memory");
-	gnutls_datum_t cert = datum(cert_pem);
-	gnutls_datum_t key = datum(key_pem);
-	int g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key,
+	g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key,
 	    GNUTLS_X509_FMT_PEM);
 	gnutls_certificate_free_credentials(cred);
 	if (g < 0)

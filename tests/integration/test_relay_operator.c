@@ -262,6 +262,41 @@ test_metrics(void **state)
 	hl_test_relay_free(&r);
 }
 
+/* Runs serve with stderr appended to log and JOURNAL_STREAM set to js
+ * until it has started, then stops it; 0 or -1. */
+static int
+serve_once(struct hl_test_relay *r, const char *log, const char *js)
+{
+	char prog[HL_TEST_PATH], listen[64];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", hl_test_free_port());
+	hl_test_relay_set(r, "server", "listen", listen);
+	if (hl_test_relay_write_config(r) != 0)
+		return -1;
+	const char *argv[] = { hl_test_program("hotline-relay", prog,
+	    sizeof prog), "serve", "-c", r->config, NULL };
+	setenv("JOURNAL_STREAM", js, 1);
+	pid_t pid;
+	int rc = hl_test_spawn(argv, NULL, log, &pid);
+	unsetenv("JOURNAL_STREAM");
+	if (rc != 0)
+		return -1;
+	static char buf[16384];
+	long long end = hl_test_now_ms() + 15000;
+	int started = 0;
+	while (!started && hl_test_now_ms() < end) {
+		started = hl_test_read_file(log, buf, sizeof buf) == 0 &&
+		    strstr(buf, "event=start") != NULL;
+		if (!started)
+			hl_test_sleep_ms(50);
+	}
+	int status = 0;
+	kill(pid, SIGTERM);
+	if (hl_test_wait(pid, 15000, &status) != 0)
+		return -1;
+	return started && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 :
+	    -1;
+}
+
 /* JOURNAL_STREAM naming serve's stderr: "<6>ts=..." lines. */
 static void
 test_journal_priorities(void **state)
@@ -269,37 +304,34 @@ test_journal_priorities(void **state)
 	(void)state;
 	struct hl_test_relay r;
 	assert_int_equal(hl_test_relay_new(&r), 0);
-	FILE *f = fopen(r.log, "w");
+	char log[HL_TEST_PATH];
+	snprintf(log, sizeof log, "%s/journal.log", r.dir);
+	FILE *f = fopen(log, "w");
 	assert_non_null(f);
 	fclose(f);
 	struct stat sb;
-	assert_int_equal(stat(r.log, &sb), 0);
+	assert_int_equal(stat(log, &sb), 0);
 	char js[64];
 	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)sb.st_dev,
 	    (unsigned long long)sb.st_ino);
-	setenv("JOURNAL_STREAM", js, 1);
-	assert_int_equal(hl_test_relay_start(&r), 0);
-	unsetenv("JOURNAL_STREAM");
-	assert_int_equal(hl_test_relay_stop(&r, SIGTERM, NULL), 0);
-	static char log[16384];
-	assert_int_equal(hl_test_read_file(r.log, log, sizeof log), 0);
-	assert_true(strncmp(log, "<6>ts=", 6) == 0);
-	assert_non_null(strstr(log, "\n<6>ts="));
-	assert_null(strstr(log, "\nts="));
-	/* Another file (not the journal): no prefix. */
-	size_t before = strlen(log);
-	struct stat other;
-	assert_int_equal(stat(r.config, &other), 0);
-	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)other.st_dev,
-	    (unsigned long long)other.st_ino);
-	setenv("JOURNAL_STREAM", js, 1);
-	assert_int_equal(hl_test_relay_restart(&r), 0);
-	unsetenv("JOURNAL_STREAM");
-	assert_int_equal(hl_test_relay_stop(&r, SIGTERM, NULL), 0);
-	assert_int_equal(hl_test_read_file(r.log, log, sizeof log), 0);
-	const char *again = strlen(log) > before ? log + before : log;
-	assert_true(strncmp(again, "ts=", 3) == 0);
-	assert_null(strstr(again, "<6>"));
+	assert_int_equal(serve_once(&r, log, js), 0);
+	static char text[16384];
+	assert_int_equal(hl_test_read_file(log, text, sizeof text), 0);
+	assert_true(strncmp(text, "<6>ts=", 6) == 0);
+	assert_non_null(strstr(text, "\n<6>ts="));
+	assert_null(strstr(text, "\nts="));
+
+	/* Another file's device and inode (not the journal): no prefix. */
+	char other[HL_TEST_PATH];
+	snprintf(other, sizeof other, "%s/plain.log", r.dir);
+	struct stat os;
+	assert_int_equal(stat(r.config, &os), 0);
+	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)os.st_dev,
+	    (unsigned long long)os.st_ino);
+	assert_int_equal(serve_once(&r, other, js), 0);
+	assert_int_equal(hl_test_read_file(other, text, sizeof text), 0);
+	assert_true(strncmp(text, "ts=", 3) == 0);
+	assert_null(strstr(text, "<6>"));
 	hl_test_relay_free(&r);
 }
 
