@@ -331,7 +331,7 @@ write_json(FILE *f, const struct hl_drill_report *r,
 	}
 	json_object_set_new(o, "contacts", rows);
 	json_object_set_new(o, "summary", summary_json(s));
-	int rc = json_dumpf(o, f, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0 ? 0 : HL_EIO;
+	int rc = json_dumpf(o, f, JSON_COMPACT | JSON_ENSURE_ASCII) == 0 ? 0 : HL_EIO;
 	fputc('\n', f);
 	json_decref(o);
 	return rc;

@@ -2,7 +2,9 @@
 # make demo: the crypto core on its own, then hotline end to end: a relay on
 # loopback, three contact officers' clients, an urgent message acknowledged
 # with a response, an incident report, a communication check nobody answers
-# in time and its escalation to the alternate, and every state with its time.
+# in time and its escalation to the alternate, and every state with its time;
+# then a scenario run by hotline-drill: five national contacts, an urgent
+# exchange and a communication check with its report as text and HTML.
 set -eu
 B=${B:-build}
 B=$(cd "$B" && pwd)
@@ -140,5 +142,9 @@ as "CERT-EE duty officer" export --format text
 
 say "safety numbers: compare them over the phone"
 as "CERT-EE duty officer" verify fi.ncsc
+
+say "a communication check among five national contacts (tests/drills/demo.drill)"
+"$B/hotline-drill" tests/drills/demo.drill
+echo "the check's HTML report: build/demo/drill-report.html"
 echo
 echo "demo complete"

@@ -182,8 +182,8 @@ test_formats_escape(void **state)
 	/* JSON keeps the exact text, escaped as JSON. */
 	char *json = render(rows, 2, HL_DRILL_JSON);
 	assert_non_null(strstr(json, "\\u001B[2J"));
-	assert_non_null(strstr(json, "\"in_time\": 1"));
-	assert_non_null(strstr(json, "\"no_answer\": 1"));
+	assert_non_null(strstr(json, "\"in_time\":1"));
+	assert_non_null(strstr(json, "\"no_answer\":1"));
 	free(json);
 	rows[0].note = NULL;
 

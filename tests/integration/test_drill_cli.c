@@ -1,0 +1,173 @@
+/*
+ * hotline drill, end to end with the real relay and three real clients: a
+ * group file, the checks seen as EXERCISE, status --follow ending once
+ * every contact answered, the report in its formats, list and history,
+ * and the refusals (a bad group file by its line, your own handle, an
+ * unknown drill).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/lib/hl_testassert.h"
+#include "tests/lib/hl_testclient.h"
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The contact receives the check as EXERCISE with a deadline, and acks. */
+static void
+answer(struct hl_test_client *c, const char *code, const char *note)
+{
+	struct hl_test_run r;
+	hl_test_client_run(c, &r, "sync", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	hl_test_client_run(c, &r, "inbox", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "EXERCISE"));
+	assert_non_null(strstr(r.out, "ack by"));
+	assert_non_null(strstr(r.out, "not a real incident"));
+	hl_test_run_free(&r);
+	hl_test_client_run(c, &r, "ack", "last", "--response", code, note, NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+}
+
+static void
+test_drill_cli(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *coord = hl_test_client_of(w, "coord.test");
+	struct hl_test_client *a = hl_test_client_of(w, "a.test");
+	struct hl_test_client *b = hl_test_client_of(w, "b.test");
+	struct hl_test_run r;
+	char group[600], bad[600], html[600], id[16];
+
+	snprintf(bad, sizeof bad, "%s/bad.txt", coord->dir);
+	write_text(bad, "a.test\nNot A Handle\n");
+	hl_test_client_run(coord, &r, "drill", "start", "--group", bad, NULL);
+	hl_test_expect(&r, 2);
+	assert_non_null(strstr(r.err, "bad.txt:2: not a handle"));
+	hl_test_run_free(&r);
+
+	snprintf(group, sizeof group, "%s/group.txt", coord->dir);
+	write_text(group, "# the desks\na.test\n\n  b.test   # trailing comment\n"
+	    "a.test\n");
+	hl_test_client_run(coord, &r, "--json", "drill", "start", "--group", group,
+	    "--ack-within", "1h", "--note", "Q4 check", NULL);
+	hl_test_expect(&r, 0);
+	json_t *o = hl_test_only_line(&r);
+	hl_test_run_free(&r);
+	snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "drill")));
+	assert_int_equal(strlen(id), 12);
+	/* The duplicate is dropped; both checks were accepted at once. */
+	assert_int_equal(json_integer_value(json_object_get(o, "contacts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "accepted")), 2);
+	json_decref(o);
+
+	answer(a, "will-comply", "A desk <b>here</b>");
+	answer(b, "received", "");
+
+	/* --follow ends by itself once every contact has answered. */
+	hl_test_client_run(coord, &r, "--json", "drill", "status", id, "--follow",
+	    NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	hl_test_run_free(&r);
+	assert_non_null(lines);
+	json_t *rep = json_array_get(lines, json_array_size(lines) - 1);
+	json_t *sum = json_object_get(rep, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "contacts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(sum, "in_time")), 2);
+	assert_true(json_real_value(json_object_get(sum, "rate")) == 1.0);
+	assert_non_null(json_object_get(sum, "median_ms"));
+	json_t *rows = json_object_get(rep, "contacts");
+	hl_test_assert_str(json_array_get(rows, 0), "contact", "a.test");
+	hl_test_assert_str(json_array_get(rows, 0), "verdict", "pass");
+	hl_test_assert_str(json_array_get(rows, 0), "response", "will-comply");
+	hl_test_assert_str(json_array_get(rows, 0), "note", "A desk <b>here</b>");
+	json_decref(lines);
+
+	hl_test_client_run(coord, &r, "drill", "report", id, "--format", "csv", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "drill,contact,verdict"));
+	assert_non_null(strstr(r.out, ",b.test,pass,acknowledged,"));
+	hl_test_run_free(&r);
+
+	hl_test_client_run(coord, &r, "drill", "report", "last", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "response rate 100% (2 of 2 in time)"));
+	assert_non_null(strstr(r.out, "note: Q4 check"));
+	hl_test_run_free(&r);
+
+	/* A second drill: your own handle is kept as not sent. */
+	hl_test_client_run(coord, &r, "drill", "start", "--to", "coord.test,a.test",
+	    NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "coord.test: not sent: that is your own handle"));
+	hl_test_run_free(&r);
+
+	hl_test_client_run(coord, &r, "drill", "list", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, id));
+	assert_non_null(strstr(r.out, "100%"));
+	assert_non_null(strstr(r.out, "  0%"));
+	hl_test_run_free(&r);
+
+	snprintf(html, sizeof html, "%s/history.html", coord->dir);
+	hl_test_client_run(coord, &r, "drill", "history", "--format", "html", "-o",
+	    html, NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	char *page = slurp(html);
+	assert_non_null(strstr(page, "<svg"));
+	assert_non_null(strstr(page, id));
+	free(page);
+
+	hl_test_client_run(coord, &r, "drill", "report", "abcdabcd", NULL);
+	hl_test_expect(&r, 7);
+	hl_test_run_free(&r);
+	hl_test_client_run(coord, &r, "drill", "report", id, "--format", "pdf", NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
+	hl_test_client_run(coord, &r, "drill", "start", NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_drill_cli, hl_test_setup_world,
+		    hl_test_teardown_world),
+	};
+	return cmocka_run_group_tests_name("drill_cli", tests, NULL, NULL);
+}
