@@ -83,7 +83,7 @@ pkgs_for = $(strip \
 
 # The base is what every program shares and what holds no secret: the
 # error table, encodings, times. The relay links only the base.
-BASE_SRC   := crypto/hl_err.c crypto/hl_encode.c crypto/hl_time.c \
+BASE_SRC   := crypto/hl_err.c crypto/hl_encode.c crypto/hl_time.c crypto/hl_jsonwipe.c \
 	crypto/hl_handle.c crypto/hl_db.c
 CRYPTO_SRC := $(filter-out $(BASE_SRC),$(wildcard crypto/*.c))
 RELAY_SRC  := $(filter-out relay/main.c,$(wildcard relay/*.c))

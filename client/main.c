@@ -3,6 +3,7 @@
  * drills; without one, the terminal interface opens.
  */
 #include "client/cli.h"
+#include "client/harden.h"
 #include "client/version.h"
 #include "crypto/hl_session.h"
 
@@ -33,6 +34,9 @@ main(int argc, char **argv)
 	struct hl_cli cli;
 	int opt;
 
+	/* First, before any secret or JSON value exists. */
+	if (hl_harden_process() != 0)
+		fprintf(stderr, "hotline: warning: core dumps could not be turned off\n");
 	setlocale(LC_ALL, "");
 	memset(&cli, 0, sizeof cli);
 	/* The whole command line first: a global option after the command

@@ -8,6 +8,7 @@
 #include "crypto/hl_crypto_int.h"
 #include "crypto/hl_err.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,9 @@ store_session(const signal_protocol_address *address, uint8_t *record,
 	address_key(c, address->name, address->name_len, address->device_id, k);
 	int rc = hl_vault_seal(c->vault, HL_T_SESSIONS, k, sizeof k, record,
 	    record_len, &sealed, &slen);
+	/* libsignal frees its serialised record unwiped after this call; the
+	 * buffer is writable and sealed now: clear it here. */
+	sodium_memzero(record, record_len);
 	if (rc != 0)
 		return hl_store_failed(c, rc);
 	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO " HL_T_SESSIONS
@@ -178,11 +182,14 @@ load_key(struct hl_crypto *c, const char *table, signal_buffer **record,
 
 static int
 store_key(struct hl_crypto *c, const char *table, uint32_t id,
-    const uint8_t *record, size_t len)
+    uint8_t *record, size_t len)
 {
 	uint8_t k[4];
 	hl_u32_key(id, k);
 	int rc = hl_row_put(c, table, k, sizeof k, record, len);
+	/* A serialised prekey holds its private key, and libsignal frees the
+	 * buffer unwiped after this call: it is sealed now, clear it. */
+	sodium_memzero(record, len);
 	return rc == 0 ? 0 : hl_store_failed(c, rc);
 }
 

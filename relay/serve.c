@@ -10,7 +10,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 #include "relay/config.h"
-#include "relay/jsonwipe.h"
+#include "crypto/hl_jsonwipe.h"
 #include "relay/log.h"
 #include "relay/server.h"
 #include "relay/store.h"

@@ -181,6 +181,17 @@ test_prompt_restores_echo(void **state)
 	pty_start(&p, a, 0, (const char *const[]){ "status", NULL });
 	pty_expect(&p, "Passphrase: ");
 	pty_expect_echo(&p, 0);
+	/* The process that will hold the passphrase writes no core. */
+	char path[64], limits[4096];
+	snprintf(path, sizeof path, "/proc/%d/limits", (int)p.pid);
+	assert_int_equal(hl_test_read_file(path, limits, sizeof limits), 0);
+	const char *core = strstr(limits, "Max core file size");
+	assert_non_null(core);
+	char soft[32], hard[32];
+	assert_int_equal(sscanf(core + strlen("Max core file size"), "%31s %31s",
+	    soft, hard), 2);
+	assert_string_equal(soft, "0");
+	assert_string_equal(hard, "0");
 	pty_write(&p, "\x1a");
 	int st = 0;
 	long long deadline = hl_test_now_ms() + PTY_WAIT_MS;
