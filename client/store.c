@@ -36,6 +36,7 @@ static const char client_schema[] =
     "CREATE INDEX IF NOT EXISTS messages_by_id ON " T_MESSAGES " (id);"
     "CREATE INDEX IF NOT EXISTS messages_by_state ON " T_MESSAGES " (dir, state, next_try);"
     "CREATE INDEX IF NOT EXISTS messages_by_peer ON " T_MESSAGES " (peer_idx, dir, state);"
+    "CREATE INDEX IF NOT EXISTS messages_by_peer_row ON " T_MESSAGES " (peer_idx, rowid);"
     "CREATE TABLE IF NOT EXISTS events (msg INTEGER NOT NULL, state INTEGER NOT NULL,"
     " at INTEGER NOT NULL, PRIMARY KEY (msg, state));"
     "CREATE TABLE IF NOT EXISTS " T_CONV " (peer_idx BLOB PRIMARY KEY,"
@@ -673,7 +674,10 @@ hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 	if (q->exclude_receipts)
 		off += (size_t)snprintf(sql + off, sizeof sql - off,
 		    " AND kind NOT IN (1, 2)");
+	if (q->before_rowid > 0)
+		off += (size_t)snprintf(sql + off, sizeof sql - off, " AND rowid < ?7");
 	off += (size_t)snprintf(sql + off, sizeof sql - off, " ORDER BY %s",
+	    q->before_rowid > 0 ? "rowid DESC" :
 	    q->newest_first ? "created DESC, rowid DESC" : "rowid");
 	if (q->limit > 0)
 		snprintf(sql + off, sizeof sql - off, " LIMIT %d", q->limit);
@@ -691,6 +695,7 @@ hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
 	sqlite3_bind_int64(st, 4, q->since_ms);
 	sqlite3_bind_int64(st, 5, q->due_before_ms);
 	sqlite3_bind_int64(st, 6, q->ack_by_before_ms);
+	sqlite3_bind_int64(st, 7, q->before_rowid);
 	int64_t *rows = NULL;
 	size_t n = 0, cap = 0;
 	int step;
@@ -880,6 +885,45 @@ hl_store_msg_counts(struct hl_crypto *c, enum hl_dir dir,
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int
+hl_store_conversations(struct hl_crypto *c,
+    int (*fn)(const struct hl_conv_summary *s, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	/* Counted from the plain columns: no message is unsealed. */
+	int rc = prep(c, "SELECT c.peer_idx, c.v,"
+	    " (SELECT count(*) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx"
+	    "  AND m.dir = 1 AND m.state = 7 AND m.kind NOT IN (1, 2)),"
+	    " (SELECT count(*) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx"
+	    "  AND m.dir = 1 AND m.needs_ack = 1 AND m.state != 3),"
+	    " (SELECT count(*) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx"
+	    "  AND m.dir = 0 AND m.state = 4),"
+	    " (SELECT max(created) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx)"
+	    " FROM " T_CONV " c", &st);
+	if (rc != 0)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hl_conv_summary sum;
+		memset(&sum, 0, sizeof sum);
+		rc = conv_handle(c, sqlite3_column_blob(st, 0),
+		    sqlite3_column_bytes(st, 0), sqlite3_column_blob(st, 1),
+		    sqlite3_column_bytes(st, 1), sum.peer);
+		if (rc != 0)
+			break;
+		sum.unread = sqlite3_column_int64(st, 2);
+		sum.awaiting = sqlite3_column_int64(st, 3);
+		sum.overdue = sqlite3_column_int64(st, 4);
+		sum.last_ms = sqlite3_column_int64(st, 5);
+		if (fn(&sum, arg))
+			break;
+	}
+	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = HL_EDB;
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* --- conversations and gaps --- */

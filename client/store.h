@@ -152,6 +152,8 @@ struct hl_msg_query {
 	int awaiting_ack;         /* inbound, needing an ack, not acknowledged */
 	int exclude_receipts;     /* leave out receipts and acks */
 	int newest_first;
+	int64_t before_rowid;     /* rowid below this, highest first (a page
+	                           * of history before the one shown); 0 off */
 	int limit;                /* 0: no limit */
 };
 int hl_store_msg_each(struct hl_crypto *c, const struct hl_msg_query *q,
@@ -186,6 +188,18 @@ int hl_store_requeue_waiting(struct hl_crypto *c);
 int hl_store_outbox_heads(struct hl_crypto *c,
     int (*fn)(const char *peer, const char *id, int64_t next_try, void *arg),
     void *arg);
+
+/* Each conversation with its counts, read from plain columns only (no
+ * message is unsealed), for a contacts list. fn returns non-zero to stop. */
+struct hl_conv_summary {
+	char peer[HL_HANDLE_MAX + 1];
+	int64_t unread;           /* inbound new, receipts and acks aside */
+	int64_t awaiting;         /* inbound needing our ack, not acked */
+	int64_t overdue;          /* outbound overdue */
+	int64_t last_ms;          /* the newest message's time, 0 none */
+};
+int hl_store_conversations(struct hl_crypto *c,
+    int (*fn)(const struct hl_conv_summary *s, void *arg), void *arg);
 
 /* Counts per state (array of HL_ST_COUNT) over one direction. */
 int hl_store_msg_counts(struct hl_crypto *c, enum hl_dir dir,
