@@ -3,6 +3,7 @@
 #include "client/commands.h"
 #include "client/engine.h"
 #include "client/loop.h"
+#include "client/notify.h"
 #include "client/out.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FOLLOW_WAIT_S 30
 #define WAIT_MAX_S 300
@@ -20,7 +22,24 @@ struct sync {
 	int fetches_before;
 	int received, sent, failed, warnings;
 	int auth_failed;
+	int follow;
 };
+
+/* Following, the officer may be elsewhere: the hook, and the bell for
+ * what cannot wait. */
+static void
+follow_notify(struct sync *s, const struct hl_event *ev)
+{
+	char cause[HL_CAUSE_MAX] = "";
+	enum hl_notify_kind k = hl_notify_event(&s->cli->cfg, ev, cause);
+	if (cause[0])
+		fprintf(stderr, "hotline: %s\n", cause);
+	if ((k == HL_NOTIFY_FLASH || k == HL_NOTIFY_URGENT) && !s->cli->json &&
+	    isatty(STDOUT_FILENO)) {
+		fputc('\a', stdout);
+		fflush(stdout);
+	}
+}
 
 static void
 on_event(const struct hl_event *ev, void *arg)
@@ -59,6 +78,8 @@ on_event(const struct hl_event *ev, void *arg)
 		break;
 	}
 	hl_out_event(ev, s->cli->json);
+	if (s->follow)
+		follow_notify(s, ev);
 }
 
 static int
@@ -150,7 +171,7 @@ hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
 			break;
 		}
 		case 'f':
-			follow = 1;
+			follow = s.follow = 1;
 			break;
 		case 'e':
 			escalate = 1;
@@ -183,6 +204,7 @@ hl_cmd_sync(struct hl_cli *cli, int argc, char **argv)
 	int fetch_wait = follow ? FOLLOW_WAIT_S : (int)wait;
 	hl_engine_kick(s.e);
 	do {
+		hl_notify_reap();
 		s.fetches_before = hl_engine_fetches(s.e);
 		hl_engine_fetch(s.e, fetch_wait);
 		int64_t deadline = hl_mono_ms() + ((int64_t)fetch_wait + 90) * 1000;

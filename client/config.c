@@ -150,6 +150,23 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			    !hl_handle_valid(value);
 		else
 			known = 0;
+	} else if (strcmp(section, "notify") == 0) {
+		if (strcmp(name, "command") == 0) {
+			/* Run without a shell: the first word must be a path. */
+			bad = copy(c->notify_command, sizeof c->notify_command, value) ||
+			    value[0] != '/';
+			if (bad && value[0] != '/')
+				snprintf(why, sizeof why, "an absolute path to a program");
+		} else if (strcmp(name, "include_body") == 0) {
+			if (strcmp(value, "true") == 0)
+				c->notify_include_body = 1;
+			else if (strcmp(value, "false") == 0)
+				c->notify_include_body = 0;
+			else
+				bad = 1, snprintf(why, sizeof why, "expected true or false");
+		} else {
+			known = 0;
+		}
 	} else if (strcmp(section, "alternates") == 0) {
 		/* The officer's own choice of alternates, trusted over the
 		 * directory's (which the relay serves). */

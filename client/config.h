@@ -24,6 +24,10 @@ struct hl_client_config {
 	int64_t default_ack_within_ms;  /* ack_within for urgent and flash; 0 none */
 	/* [profile]: defaults for `register` */
 	struct hl_profile profile;
+	/* [notify]: a program run on flash, urgent, overdue and key-change
+	 * events (client/notify.h) */
+	char notify_command[512];       /* "" none */
+	int notify_include_body;        /* include_body = true | false */
 	/* [alternates]: HANDLE = ALTERNATE, where overdue messages escalate */
 	struct hl_alternate alternates[HL_ALTERNATES_MAX];
 	size_t n_alternates;

@@ -4,6 +4,7 @@
  */
 #include "client/cli.h"
 #include "client/harden.h"
+#include "client/tui.h"
 #include "client/version.h"
 #include "crypto/hl_session.h"
 
@@ -11,6 +12,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 usage(FILE *f)
@@ -58,8 +60,18 @@ main(int argc, char **argv)
 		return hl_cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
 	}
 	if (optind >= argc) {
-		usage(stderr);
-		return HL_EXIT_USAGE;
+		/* No command: the terminal interface, when there is a terminal. */
+		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+			usage(stderr);
+			return HL_EXIT_USAGE;
+		}
+		int rc = hl_cli_prepare(&cli);
+		if (rc != 0)
+			return rc;
+		hl_cli_signals();
+		rc = hl_tui_run(&cli);
+		hl_crypto_close(cli.crypto);
+		return rc;
 	}
 	int at = optind;
 	const char *name = argv[at];

@@ -155,12 +155,13 @@ hl_tui_msg_header(const struct hl_msg *m, const char *self, int64_t now_ms,
 	int late = hl_tui_deadline(m, now_ms, dl, sizeof dl);
 	if (m->ack_response != HL_RESP_NONE)
 		snprintf(resp, sizeof resp, " %s", hl_response_name(m->ack_response));
-	const char *who = m->dir == HL_IN ? m->peer : self;
-	snprintf(out, len, "%s%s %s %s %s%s%s%s %s%s%s%s", day, utc, local,
-	    m->dir == HL_IN ? "<" : ">", m->dir == HL_IN ? "" : "to ",
-	    m->dir == HL_IN ? who : m->peer, prio_word(m->content.prio),
-	    kind_word(m->content.kind), hl_tui_glyph(m->state, utf8), resp,
-	    dl[0] ? " " : "", dl);
+	const char *glyph = hl_tui_glyph(m->state, utf8);
+	(void)self;
+	snprintf(out, len, "%s%s %s %s %s%s%s%s%s%s%s%s%s", day, utc, local,
+	    m->dir == HL_IN ? "<" : ">", m->dir == HL_IN ? "" : "to ", m->peer,
+	    prio_word(m->content.prio), kind_word(m->content.kind),
+	    strcmp(glyph, " ") != 0 ? " " : "", strcmp(glyph, " ") != 0 ? glyph :
+	    "", resp, dl[0] ? " " : "", dl);
 	return late;
 }
 
@@ -256,11 +257,9 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 	} else if (s->retry_at_ms > 0) {
 		hl_tui_duration(s->retry_at_ms > now_ms ? s->retry_at_ms - now_ms : 0,
 		    d, sizeof d);
-		snprintf(relay, sizeof relay, "RELAY UNREACHABLE, retry in %s%s%s", d,
-		    s->why[0] ? ": " : "", s->why);
+		snprintf(relay, sizeof relay, "RELAY UNREACHABLE, retry in %s", d);
 	} else {
-		snprintf(relay, sizeof relay, "RELAY UNREACHABLE%s%s",
-		    s->why[0] ? ": " : "", s->why);
+		snprintf(relay, sizeof relay, "RELAY UNREACHABLE");
 	}
 	snprintf(counts, sizeof counts, " | %lld new %lld to ack %lld overdue "
 	    "%lld queued", (long long)s->unread, (long long)s->awaiting,
@@ -276,6 +275,11 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 	append_cols(out, len, &off, &left, relay);
 	append_cols(out, len, &off, &left, peer);
 	append_cols(out, len, &off, &left, counts);
+	/* Why last: libcurl's words are long, the rest must stay in view. */
+	if (s->relay == 0 && s->why[0]) {
+		append_cols(out, len, &off, &left, " | ");
+		append_cols(out, len, &off, &left, s->why);
+	}
 	if (s->notice != NULL && s->notice[0]) {
 		append_cols(out, len, &off, &left, " | ");
 		append_cols(out, len, &off, &left, s->notice);
