@@ -1,6 +1,7 @@
 /*
  * store: the relay's storage, as a table of operations that a backend
- * implements (store_sqlite.c today; PostgreSQL can come as another file).
+ * implements. The SQL backends share their rules (store_sql.c) and differ
+ * only in statements and connections (store_sqlite.c, store_pg.c).
  * hl_store_open() picks the backend from the url's scheme.
  *
  * Threads: the read operations may be called from any thread at once (the
