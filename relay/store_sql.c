@@ -565,18 +565,28 @@ hl_sql_oldest_queued(struct hl_store *st, int64_t *accepted)
 
 /* --- writes --- */
 
+/* Runs transaction step what, its failure told as "doing: why". */
+static int
+tx_said(conn *c, enum hl_sql_tx what, const char *doing, char *cause)
+{
+	char why[HL_CAUSE_MAX] = "";
+	int rc = c->drv->tx(c, what, why);
+	if (rc != 0)
+		return hl_fail(cause, rc, "%s: %s", doing, why);
+	return 0;
+}
+
 int
 hl_sql_batch_begin(struct hl_store *st, char *cause)
 {
-	conn *c = impl(st)->writer;
-	return c->drv->tx(c, HL_TX_BEGIN, cause);
+	return tx_said(impl(st)->writer, HL_TX_BEGIN, "cannot begin", cause);
 }
 
 int
 hl_sql_batch_commit(struct hl_store *st, char *cause)
 {
 	conn *c = impl(st)->writer;
-	int rc = c->drv->tx(c, HL_TX_COMMIT, cause);
+	int rc = tx_said(c, HL_TX_COMMIT, "cannot commit", cause);
 	if (rc != 0)
 		c->drv->tx(c, HL_TX_ROLLBACK, NULL);
 	return rc;
@@ -599,7 +609,7 @@ op_begin(conn *c, char *cause)
 	 * batch the writer will try to commit. */
 	if (!c->drv->in_tx(c))
 		return hl_fail(cause, HL_EDB, "no batch transaction is open");
-	return c->drv->tx(c, HL_TX_SAVEPOINT, cause);
+	return tx_said(c, HL_TX_SAVEPOINT, "savepoint", cause);
 }
 
 static int
@@ -1511,7 +1521,7 @@ admin_tx_end(conn *c, int ret, char *cause)
 		c->drv->tx(c, HL_TX_ROLLBACK, NULL);
 		return ret;
 	}
-	int rc = c->drv->tx(c, HL_TX_COMMIT, cause);
+	int rc = tx_said(c, HL_TX_COMMIT, "cannot commit", cause);
 	if (rc != 0)
 		c->drv->tx(c, HL_TX_ROLLBACK, NULL);
 	return rc;
@@ -1548,7 +1558,7 @@ hl_sql_invite(struct hl_store *st, const char *handle,
     char *cause)
 {
 	conn *c = impl(st)->writer;
-	int ret = c->drv->tx(c, HL_TX_BEGIN, cause);
+	int ret = tx_said(c, HL_TX_BEGIN, "cannot begin a transaction", cause);
 	if (ret != 0)
 		return ret;
 	return admin_tx_end(c, invite_in_tx(c, handle, code_hash, now, expires,
@@ -1635,7 +1645,7 @@ hl_sql_revoke(struct hl_store *st, const char *handle, int64_t now,
 {
 	conn *c = impl(st)->writer;
 	memset(out, 0, sizeof *out);
-	int ret = c->drv->tx(c, HL_TX_BEGIN, cause);
+	int ret = tx_said(c, HL_TX_BEGIN, "cannot begin a transaction", cause);
 	if (ret != 0)
 		return ret;
 	ret = admin_tx_end(c, revoke_in_tx(c, handle, now, out, cause), cause);

@@ -405,7 +405,7 @@ d_tx(struct hl_sql_conn *hc, enum hl_sql_tx what, char *cause)
 		/* Read before a rollback, which resets the error. */
 		if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL)
 			c->full = 1;
-		return hl_fail(cause, rc, "sqlite: %s", sqlite3_errmsg(db));
+		return hl_fail(cause, rc, "%s", sqlite3_errmsg(db));
 	}
 	return 0;
 }
