@@ -18,6 +18,9 @@ struct parser {
 	int drills;                 /* drill start steps seen so far */
 };
 
+static int bad(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static int
 bad(struct parser *p, const char *fmt, ...)
 {

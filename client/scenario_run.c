@@ -87,6 +87,11 @@ stamp(struct runner *r, char *out, size_t len)
 	    (double)(hl_mono_ms() - r->t0) / 1000.0);
 }
 
+static void echo(struct runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int fail(struct runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static void
 echo(struct runner *r, const char *fmt, ...)
 {

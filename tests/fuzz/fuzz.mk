@@ -15,7 +15,8 @@
 #
 # A fuzzer is tests/fuzz/fuzz_<name>.c, found by wildcard; its seeds are
 # tests/fuzz/corpus/<name>/. Fuzzers named relay_* link the relay's parser
-# files (RELAY_PARSE_SRC) and packages, the others the crypto core's
+# files (RELAY_PARSE_SRC) and packages, fuzz_scenario the client's scenario
+# parser (CLIENT_PARSE_SRC) and the base, the others the crypto core's
 # archive.
 
 FUZZ_SECONDS ?= 60
@@ -25,7 +26,8 @@ FUZZ_B := $(BUILD)-fuzz
 
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RELAY := $(filter relay_%,$(FUZZ_ALL))
-FUZZ_CRYPTO := $(filter-out relay_%,$(FUZZ_ALL))
+FUZZ_CLIENT := $(filter scenario,$(FUZZ_ALL))
+FUZZ_CRYPTO := $(filter-out relay_% scenario,$(FUZZ_ALL))
 FUZZERS ?= $(FUZZ_ALL)
 
 # The fuzz build never takes CFLAGS or SAN: libFuzzer wants its own
@@ -42,6 +44,8 @@ FUZZ_LIB_CRYPTO := $(FUZZ_B)/libhlcrypto.a
 # The relay's pure parsers: JSON request bodies, relay.ini, secrets. Only
 # these are linked, so the rest of the relay cannot break their fuzzers.
 RELAY_PARSE_SRC := $(wildcard relay/request.c relay/secret.c relay/config.c)
+# The scenario language of hotline-drill: text in, steps out, nothing else.
+CLIENT_PARSE_SRC := $(wildcard client/scenario.c)
 fuzz_bins = $(patsubst %,$(FUZZ_B)/fuzz_%,$(1))
 replay_bins = $(patsubst %,$(B)/tests/fuzz/replay_%,$(1))
 
@@ -72,6 +76,13 @@ $(call fuzz_bins,$(FUZZ_RELAY)): $(FUZZ_B)/fuzz_%: \
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN_LD) -o $@ $^ \
 		$(call pkg_libs,$(RELAY_PKGS)) -lm
 
+$(call fuzz_bins,$(FUZZ_CLIENT)): $(FUZZ_B)/fuzz_%: \
+		$(FUZZ_B)/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(CLIENT_PARSE_SRC)) \
+		$(FUZZ_LIB_BASE)
+	@[ "$(V)" = 1 ] || echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN_LD) -o $@ $^ \
+		$(call pkg_libs,$(BASE_PKGS)) -lm
+
 # Like `make test`: check the packages (clang and its libFuzzer runtime are
 # among them), then re-enter make so that pkg-config sees them.
 fuzz: deps
@@ -94,6 +105,12 @@ $(call replay_bins,$(FUZZ_RELAY)): $(B)/tests/fuzz/replay_%: \
 		$(call obj,$(RELAY_PARSE_SRC)) $(LIB_BASE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(RELAY_PKGS)) -lm
+
+$(call replay_bins,$(FUZZ_CLIENT)): $(B)/tests/fuzz/replay_%: \
+		$(B)/tests/fuzz/replay.o $(B)/tests/fuzz/fuzz_%.o \
+		$(call obj,$(CLIENT_PARSE_SRC)) $(LIB_BASE)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(call pkg_libs,$(BASE_PKGS)) -lm
 
 fuzz-replay: $(call replay_bins,$(FUZZ_ALL))
 	@B=$(B) VALGRIND=$(VALGRIND) sh tests/fuzz/run-replay.sh $(FUZZ_ALL)

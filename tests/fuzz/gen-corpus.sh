@@ -308,4 +308,39 @@ putx session mask-tenth-byte '\000\000\000\000\000\000\000\000\000\200'
 putx session raw-version-only '\063'
 putx session raw-tag-only '\063\012\041\005'
 put session raw-text 'not a ciphertext'
+# --- scenario: the language of hotline-drill; the real scenarios too ---
+mkdir -p "$C/scenario"
+for d in tests/drills/*.drill; do
+	cp "$d" "$C/scenario/drill-$(basename "$d" .drill)"
+done
+put scenario ok-minimal 'wait 1s'
+put scenario ok-all-steps 'relay start
+client a.x register
+client b.x register --alternate c.x
+client c.x register
+a.x send b.x --urgent --ack-within 30s Incident #42 # comment
+a.x send b.x --flash "quoted # text within 5s"
+b.x sync
+b.x ack last will-comply a note
+a.x drill start --to b.x,c.x --ack-within 2m --note the rest
+expect b.x sees Incident within 10s
+expect a.x state last acknowledged within 1m
+expect a.x overdue 0
+expect report last rate >= 80%
+a.x drill report last --format html -o out.html
+client b.x reenrol
+a.x trust b.x
+relay kill
+relay restart'
+put scenario bad-unknown-client 'x.y sync'
+put scenario bad-twice 'client a.x register
+client a.x register'
+put scenario bad-report-first 'expect report last rate >= 1'
+put scenario bad-duration 'wait forever'
+put scenario bad-quote-open 'client a.x register
+client b.x register
+a.x send b.x "open quote'
+putx scenario bad-control 'client a.x register\033[2J\n'
+putx scenario bad-nul 'wait 1s\000\n'
+put scenario bad-empty '# nothing but a comment'
 echo "== fuzz-corpus: seeds written under $C/"
