@@ -25,6 +25,10 @@ show(struct hl_msg *m, void *arg)
 	struct listing *l = arg;
 	struct hl_contact ct;
 	int known = hl_store_contact_get(l->cli->crypto, m->peer, &ct) == 1;
+	/* While the contact's new key waits for trust, every message from it
+	 * carries the warning, whatever session it came in. */
+	if (hl_engine_key_pending(l->cli->crypto, m->peer) == 1)
+		m->key_changed = 1;
 	if (l->cli->json)
 		hl_out_json_line(hl_out_msg_json(m));
 	else

@@ -1,6 +1,7 @@
 /* hotline status, hotline export: the state of every message, with times. */
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/engine.h"
 #include "client/out.h"
 #include "client/store.h"
 #include "crypto/hl_err.h"
@@ -21,6 +22,10 @@ show(struct hl_msg *m, void *arg)
 {
 	struct listing *l = arg;
 	struct hl_contact ct;
+	/* As in the inbox: a message from a contact whose new key waits for
+	 * trust carries the warning. */
+	if (m->dir == HL_IN && hl_engine_key_pending(l->cli->crypto, m->peer) == 1)
+		m->key_changed = 1;
 	if (l->cli->json) {
 		hl_out_json_line(hl_out_msg_json(m));
 	} else {

@@ -727,6 +727,16 @@ hl_engine_fetch_ok(const struct hl_engine *e, long *retry_after_s)
 }
 
 int
+hl_engine_key_pending(struct hl_crypto *c, const char *peer)
+{
+	struct hl_identity_info info;
+	int rc = hl_identity_info(c, peer, &info);
+	if (rc != 0)
+		return rc;
+	return info.trust == HL_TRUST_CHANGED || info.has_pending;
+}
+
+int
 hl_engine_fetch_successes(const struct hl_engine *e)
 {
 	return e->fetch_successes;

@@ -114,6 +114,10 @@ int hl_engine_release_held(struct hl_engine *e, const char *peer, int *n_done,
 int hl_engine_note_directory_key(struct hl_crypto *c,
     const struct hl_dir_entry *entry);
 
+/* 1 when a new identity key of peer waits for 'trust' (its messages are
+ * shown with the KEY CHANGED warning meanwhile), 0 when not, < 0 on error. */
+int hl_engine_key_pending(struct hl_crypto *c, const char *peer);
+
 /* Starts sending what is due now. */
 void hl_engine_kick(struct hl_engine *e);
 

@@ -85,6 +85,10 @@ emit_deferred(struct batch *b)
 		if (d->has_msg) {
 			if (hl_store_msg_get(b->e->c, d->dir, d->peer, d->id, &m) != 1)
 				continue;
+			/* A change noticed later in the batch concerns what came
+			 * before it too. */
+			if (m.dir == HL_IN && hl_engine_key_pending(b->e->c, m.peer) == 1)
+				m.key_changed = 1;
 			hl_engine_emit(b->e, d->kind, &m, d->peer, d->n,
 			    d->text[0] ? d->text : NULL);
 			hl_msg_clear(&m);
@@ -282,9 +286,11 @@ take_message(struct batch *b, const struct hl_item *it)
 	    &pt, &ptlen, cause);
 	switch (rc) {
 	case 0:
-		/* Decrypted in a session with the accepted key: not flagged, even
-		 * while a change waits (only messages released by 'trust' are). */
-		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen, 0);
+		/* Decrypted in a session with the accepted key, but while a new
+		 * key of the contact waits for trust: flagged too, since which
+		 * one is the contact's is in question. */
+		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen,
+		    info.trust == HL_TRUST_CHANGED || info.has_pending);
 		hl_plaintext_free(pt, ptlen);
 		return rc;
 	case HL_EDUPLICATE:

@@ -224,8 +224,9 @@ hl_out_msg(FILE *f, const struct hl_msg *m, const struct hl_contact *ct,
 	    c->kind == HL_KIND_ACK ? "  ack" : "",
 	    hl_state_name(m->state), hl_san(&sp, m->id, one));
 	if (m->key_changed)
-		fprintf(f, "   !! KEY CHANGED: sent under an identity key that "
-		    "changed; verify it\n");
+		fprintf(f, "   !! KEY CHANGED: %s's identity key changed; compare the "
+		    "safety number ('hotline verify %s') before relying on this\n",
+		    hl_san(&sp, m->peer, one), hl_san(&sp, m->peer, one));
 	hl_out_time(c->sent, t);
 	fprintf(f, "   sent %s  seq %lld%s%s\n", t, (long long)c->seq,
 	    c->thread[0] ? "  thread " : "", hl_san(&sp, c->thread, one));

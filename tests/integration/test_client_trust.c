@@ -192,6 +192,86 @@ test_changed_key_blocks_until_trust(void **state)
 	json_decref(m);
 }
 
+/* A message that decrypts in the old session while the contact's new key
+ * waits is flagged too, in sync, inbox and export; once the key is
+ * trusted, new messages are not. */
+static void
+test_changed_key_flags_every_message(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "kf.a");
+	struct hl_test_client *b_old = hl_test_client_of(w, "kf.b");
+	struct hl_test_run r;
+	char id[33], old_msg[33], new_msg[33], later[33];
+
+	assert_int_equal(hl_test_client_send(a, id, "kf.b", "hello", NULL), 0);
+	json_t *m = hl_test_client_await(b_old, id, "new", TRIES, AWAIT_MS);
+	assert_non_null(m);
+	json_decref(m);
+	/* Sent by the old key, fetched by a only after the change. */
+	assert_int_equal(hl_test_client_send(b_old, old_msg, "kf.a",
+	    "from the old laptop", NULL), 0);
+	char out[512], err[512];
+	const char *revoke[] = { "revoke", "kf.b", NULL };
+	assert_int_equal(hl_test_relay_cmd(&w->relay, out, sizeof out, err,
+	    sizeof err, revoke), 0);
+	struct hl_test_client *b_new = hl_test_world_client(w, "kf.b", NULL);
+	assert_non_null(b_new);
+	assert_int_equal(hl_test_client_send(b_new, new_msg, "kf.a",
+	    "from the new laptop", NULL), 0);
+
+	hl_test_client_run(a, &r, "--json", "sync", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	hl_test_run_free(&r);
+	assert_non_null(lines);
+	m = hl_test_json_find(lines, "id", old_msg);
+	assert_non_null(m);
+	hl_test_assert_str(m, "event", "received");
+	assert_true(json_is_true(json_object_get(m, "key_changed")));
+	json_decref(lines);
+	json_t *inbox = hl_test_client_inbox(a);
+	assert_non_null(inbox);
+	m = hl_test_json_find(inbox, "id", old_msg);
+	assert_non_null(m);
+	assert_true(json_is_true(json_object_get(m, "key_changed")));
+	json_decref(inbox);
+	const char *const views[][4] = {
+		{ "inbox", "--all", NULL, NULL },
+		{ "export", "--format", "text", NULL },
+		{ "status", old_msg, NULL, NULL },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		hl_test_client_runv(a, &r, views[i]);
+		hl_test_expect(&r, 0);
+		const char *at = strstr(r.out, old_msg);
+		if (at == NULL || strstr(at, "KEY CHANGED") == NULL) {
+			hl_test_run_print(&r);
+			fail_msg("%s: no KEY CHANGED on the old key's message", views[i][0]);
+		}
+		hl_test_run_free(&r);
+	}
+
+	/* Trusted: what was held is released flagged; new messages are not. */
+	hl_test_client_run(a, &r, "trust", "kf.b", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	assert_int_equal(hl_test_client_send(b_new, later, "kf.a",
+	    "after the trust", NULL), 0);
+	m = hl_test_client_await(a, later, "new", TRIES, AWAIT_MS);
+	assert_non_null(m);
+	assert_false(json_is_true(json_object_get(m, "key_changed")));
+	json_decref(m);
+	hl_test_client_run(a, &r, "status", later, NULL);
+	hl_test_expect(&r, 0);
+	assert_null(strstr(r.out, "KEY CHANGED"));
+	hl_test_run_free(&r);
+	m = hl_test_client_message(a, new_msg);
+	assert_non_null(m);
+	assert_true(json_is_true(json_object_get(m, "key_changed")));
+	json_decref(m);
+}
+
 /* --- passphrases --- */
 
 /* Everything the profile shows, to compare before and after. */
@@ -421,6 +501,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_changed_key_flags_every_message,
+		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_changed_key_blocks_until_trust,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_wrong_passphrase, hl_test_setup_world,
