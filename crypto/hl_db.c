@@ -15,6 +15,16 @@ hl_db_error(sqlite3 *db, int rc, char *cause)
 	    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
+static const char *test_vfs;
+static void (*test_after_open)(sqlite3 *db);
+
+void
+hl_db_test_hook(const char *vfs, void (*after_open)(sqlite3 *db))
+{
+	test_vfs = vfs;
+	test_after_open = after_open;
+}
+
 int
 hl_db_open(const char *path, int create, sqlite3 **out, char *cause)
 {
@@ -32,7 +42,7 @@ hl_db_open(const char *path, int create, sqlite3 **out, char *cause)
 	}
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
+	    SQLITE_OPEN_NOMUTEX, test_vfs);
 	if (rc != SQLITE_OK) {
 		rc = hl_fail(cause, HL_EDB, "%s: %s", path,
 		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -50,6 +60,8 @@ hl_db_open(const char *path, int create, sqlite3 **out, char *cause)
 		sqlite3_close(db);
 		return rc;
 	}
+	if (test_after_open != NULL)
+		test_after_open(db);
 	*out = db;
 	return 0;
 }

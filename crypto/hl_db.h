@@ -15,6 +15,14 @@
  * exist and create is 0; HL_EDB otherwise, with the reason in cause. */
 int hl_db_open(const char *path, int create, sqlite3 **out, char *cause);
 
+/* For the fault tests only, never called by the programs: every later
+ * hl_db_open in this process opens through the SQLite VFS registered as
+ * vfs (NULL: the default one) and then calls after_open (may be NULL) with
+ * the new connection, after the pragmas above. tests/lib/hl_testvfs uses
+ * it to lose unsynced writes, and its control run to set
+ * synchronous=NORMAL. Not thread-safe: set it before opening. */
+void hl_db_test_hook(const char *vfs, void (*after_open)(sqlite3 *db));
+
 /* Closes db, finalising nothing: every statement must be finalised first.
  * NULL is fine. */
 void hl_db_close(sqlite3 *db);
