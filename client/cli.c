@@ -36,7 +36,7 @@ const struct hl_command hl_commands[] = {
 	    "send a message (TEXT, or standard input with -)", hl_cmd_send },
 	{ "sync", "[--wait S] [--follow] [--auto-escalate]",
 	    "send the outbox, receive, send receipts, update states", hl_cmd_sync },
-	{ "inbox", "[--awaiting-ack] [--all] [--from HANDLE]",
+	{ "inbox", "[--awaiting-ack] [--all] [--held] [--from HANDLE]",
 	    "list received messages (new ones, unless --all) and mark them read",
 	    hl_cmd_inbox },
 	{ "ack", "ID|last [--response received|will-comply|unable|need-info] [NOTE]",

@@ -4,9 +4,12 @@
 #include "client/engine.h"
 #include "client/loop.h"
 #include "client/out.h"
+#include "client/sanitize.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,71 @@ warnings(struct hl_cli *cli)
 	hl_held_free(held, nheld);
 }
 
+/* The held items, and the text of those that decrypted but could not be
+ * taken (their key is spent: this is the only way to read them). */
+static int
+show_held(struct hl_cli *cli, const char *from)
+{
+	struct hl_held *h = NULL;
+	size_t n = 0;
+	int rc = hl_store_held_list(cli->crypto, from, &h, &n);
+	if (rc != 0)
+		return hl_cli_fail(rc, "inbox", NULL);
+	for (size_t i = 0; i < n; i++) {
+		/* The content as it was padded: its JSON text ends at the
+		 * padding mark. */
+		size_t len = h[i].pt_len;
+		while (len > 0 && h[i].pt[len - 1] == 0)
+			len--;
+		if (len > 0 && h[i].pt[len - 1] == 0x80)
+			len--;
+		char t[HL_OUT_TIME];
+		if (cli->json) {
+			json_t *o = json_object();
+			char rt[HL_TIME_STR];
+			hl_time_rfc3339(h[i].received_ms, rt);
+			json_object_set_new(o, "type", json_string("held"));
+			json_object_set_new(o, "qid", json_string(h[i].qid));
+			json_object_set_new(o, "from", json_string(h[i].from));
+			json_object_set_new(o, "id", json_string(h[i].id));
+			json_object_set_new(o, "received", json_string(rt));
+			json_object_set_new(o, "reason", json_string(h[i].reason));
+			json_object_set_new(o, "decrypted", json_boolean(h[i].pt != NULL));
+			if (h[i].pt != NULL) {
+				json_t *c = json_stringn((const char *)h[i].pt, len);
+				json_object_set_new(o, "content", c != NULL ? c :
+				    json_string("(not UTF-8)"));
+			}
+			hl_out_json_line(o);
+			continue;
+		}
+		struct hl_san_pool sp = { 0 };
+		hl_out_time(h[i].received_ms, t);
+		printf("!! held from %s, received %s: %s\n", hl_san(&sp, h[i].from,
+		    HL_SANITIZE_ONELINE), t, hl_san(&sp, h[i].reason,
+		    HL_SANITIZE_ONELINE));
+		if (h[i].pt != NULL) {
+			char *text = hl_sanitize((const char *)h[i].pt, len, 0);
+			printf("   the decrypted content, as sent:\n");
+			for (char *p = text, *nl; p != NULL && *p; p = nl ? nl + 1 : NULL) {
+				nl = strchr(p, '\n');
+				printf("   | %.*s\n", (int)(nl ? nl - p : (ptrdiff_t)strlen(p)), p);
+			}
+			if (text != NULL) {
+				sodium_memzero(text, strlen(text));
+				free(text);
+			}
+		} else {
+			printf("   not decrypted (yet)\n");
+		}
+		hl_san_free(&sp);
+	}
+	if (!cli->json)
+		printf("%zu held item%s\n", n, n == 1 ? "" : "s");
+	hl_held_free(h, n);
+	return HL_EXIT_OK;
+}
+
 int
 hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 {
@@ -92,8 +160,10 @@ hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 		{ "awaiting-ack", no_argument, NULL, 'a' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "held", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int held = 0;
 	struct hl_msg_query q = {
 		.dir = HL_IN, .state = HL_ST_NEW, .exclude_receipts = 1,
 	};
@@ -119,6 +189,9 @@ hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 				    "handle", optarg);
 			q.peer = optarg;
 			break;
+		case 'H':
+			held = 1;
+			break;
 		default:
 			return hl_cli_usage_error("inbox", "unknown option '%s'",
 			    argv[optind - 1]);
@@ -130,6 +203,8 @@ hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 	int rc = hl_cli_open(cli);
 	if (rc != 0)
 		return rc;
+	if (held)
+		return show_held(cli, q.peer);
 	l.cli = cli;
 	l.mark_read = 1;
 	rc = hl_store_msg_each(cli->crypto, &q, show, &l);

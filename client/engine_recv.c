@@ -100,10 +100,13 @@ emit_deferred(struct batch *b)
 	b->nev = 0;
 }
 
-/* Keeps an item that cannot be read now. Returns 1 (held) or < 0. */
+/* Keeps an item that cannot be read now, or cannot be taken although it
+ * decrypted (pt: then it is the only copy, its key spent). Returns 1
+ * (held) or < 0. */
 static int
-hold(struct batch *b, const char *qid, const char *from, const char *id,
-    int type, const uint8_t *ct, size_t ct_len, const char *reason)
+hold_pt(struct batch *b, const char *qid, const char *from, const char *id,
+    int type, const uint8_t *ct, size_t ct_len, const uint8_t *pt,
+    size_t pt_len, const char *reason)
 {
 	struct hl_held h;
 	memset(&h, 0, sizeof h);
@@ -113,13 +116,25 @@ hold(struct batch *b, const char *qid, const char *from, const char *id,
 	h.type = type;
 	h.ct = (uint8_t *)ct;
 	h.ct_len = ct_len;
+	h.pt = (uint8_t *)pt;
+	h.pt_len = pt_len;
 	h.received_ms = hl_now_ms();
 	snprintf(h.reason, sizeof h.reason, "%s", reason);
 	int rc = hl_store_held_put(b->e->c, &h);
 	if (rc != 0)
 		return rc;
-	defer(b, HL_EV_HELD, NULL, from, 0, reason);
+	char why[sizeof h.reason + 64];
+	snprintf(why, sizeof why, "%s%s", h.reason, pt != NULL ?
+	    " (decrypted and kept: 'hotline inbox --held' shows it)" : "");
+	defer(b, HL_EV_HELD, NULL, from, 0, why);
 	return 1;
+}
+
+static int
+hold(struct batch *b, const char *qid, const char *from, const char *id,
+    int type, const uint8_t *ct, size_t ct_len, const char *reason)
+{
+	return hold_pt(b, qid, from, id, type, ct, ct_len, NULL, 0, reason);
 }
 
 /* A receipt or an ack from peer moves our message ref forward. Only the
@@ -182,17 +197,21 @@ accept_plaintext(struct batch *b, const char *qid, const char *from,
 	int rc = hl_content_decode(pt, ptlen, &m.content, cause);
 	if (rc != 0) {
 		snprintf(why, sizeof why, "unreadable content: %s", cause);
-		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+		return hold_pt(b, qid, from, env_id, 0, NULL, 0, pt, ptlen, why);
 	}
-	/* The relay's envelope and the sealed content must agree on who sent
-	 * it and which message it is: a mismatch is a forgery or a relay
-	 * mixing messages up. */
-	if (strcmp(m.content.from, from) != 0 || strcmp(m.content.id, env_id) != 0) {
-		snprintf(why, sizeof why, "rejected: content claims to be %s/%.8s, "
-		    "envelope says %s/%.8s", m.content.from, m.content.id, from, env_id);
+	/* The sender is authenticated by the session, the envelope's id only
+	 * by the relay: a content from someone else than the session's peer is
+	 * a forgery, kept aside; one whose id differs (a relay renaming it) is
+	 * the peer's own message, stored under its own id and flagged. */
+	if (strcmp(m.content.from, from) != 0) {
+		snprintf(why, sizeof why, "rejected: content claims to be from %s, "
+		    "the session is with %s", m.content.from, from);
 		hl_content_clear(&m.content);
-		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+		return hold_pt(b, qid, from, env_id, 0, NULL, 0, pt, ptlen, why);
 	}
+	if (strcmp(m.content.id, env_id) != 0)
+		snprintf(m.reason, sizeof m.reason, "the relay delivered it under "
+		    "another id (%.32s): the relay changed the envelope", env_id);
 	struct hl_msg dup;
 	rc = hl_store_msg_get(e->c, HL_IN, from, m.content.id, &dup);
 	if (rc != 0) {
@@ -237,7 +256,7 @@ accept_plaintext(struct batch *b, const char *qid, const char *from,
 		snprintf(why, sizeof why, "content cannot be stored: %s",
 		    hl_strerror(rc));
 		hl_msg_clear(&m);
-		return hold(b, qid, from, env_id, 0, NULL, 0, why);
+		return hold_pt(b, qid, from, env_id, 0, NULL, 0, pt, ptlen, why);
 	}
 	if (rc == 0 && (kind == HL_KIND_RECEIPT || kind == HL_KIND_ACK))
 		rc = advance_outbound(b, from, &ref_copy);

@@ -402,9 +402,10 @@ hl_out_gaps_held(FILE *f, const struct hl_gap *gaps, size_t ngaps,
 		hl_san_free(&sp);
 	}
 	for (size_t i = 0; i < nheld; i++) {
-		fprintf(f, "!! held from %s: %s\n", hl_san(&sp, held[i].from,
+		fprintf(f, "!! held from %s: %s%s\n", hl_san(&sp, held[i].from,
 		    HL_SANITIZE_ONELINE), hl_san(&sp, held[i].reason,
-		    HL_SANITIZE_ONELINE));
+		    HL_SANITIZE_ONELINE), held[i].pt != NULL ?
+		    " (decrypted and kept: 'hotline inbox --held' shows it)" : "");
 		hl_san_free(&sp);
 	}
 }

@@ -57,6 +57,7 @@ enum {
 	TAG_NAME = 30, TAG_ORG, TAG_COUNTRY, TAG_ROLE, TAG_LANGS, TAG_TZ, TAG_ALT,
 	TAG_IKEY, TAG_UPDATED, TAG_FETCHED,
 	TAG_FROM = 40, TAG_ID, TAG_TYPE, TAG_HELD_CT, TAG_HELD_REASON,
+	TAG_HELD_PT,
 };
 
 static sqlite3 *
@@ -1107,6 +1108,8 @@ hl_store_held_put(struct hl_crypto *c, const struct hl_held *h)
 	if (h->ct != NULL)
 		hl_tlv_put(&b, TAG_HELD_CT, h->ct, h->ct_len);
 	hl_tlv_put_str(&b, TAG_HELD_REASON, h->reason);
+	if (h->pt != NULL)
+		hl_tlv_put(&b, TAG_HELD_PT, h->pt, h->pt_len);
 	if (b.failed) {
 		hl_tlv_buf_free(&b);
 		return HL_ENOMEM;
@@ -1136,8 +1139,13 @@ hl_held_free(struct hl_held *h, size_t n)
 {
 	if (h == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(h[i].ct);
+		if (h[i].pt != NULL) {
+			sodium_memzero(h[i].pt, h[i].pt_len);
+			free(h[i].pt);
+		}
+	}
 	free(h);
 }
 
@@ -1214,6 +1222,18 @@ hl_store_held_list(struct hl_crypto *c, const char *from, struct hl_held **out,
 			}
 			memcpy(h->ct, v, vlen);
 			h->ct_len = vlen;
+		}
+		r = hl_tlv_get(pt, ptlen, TAG_HELD_PT, &v, &vlen);
+		if (r == 1) {
+			h->pt = malloc(vlen ? vlen : 1);
+			if (h->pt == NULL) {
+				hl_vault_free_plain(pt, ptlen);
+				count++;    /* freed with the list */
+				rc = HL_ENOMEM;
+				break;
+			}
+			memcpy(h->pt, v, vlen);
+			h->pt_len = vlen;
 		}
 		hl_vault_free_plain(pt, ptlen);
 		count++;

@@ -89,6 +89,12 @@ struct hl_held {
 	int type;
 	uint8_t *ct;                   /* owned; NULL when nothing to retry */
 	size_t ct_len;
+	/* The decrypted content when it decrypted but could not be taken
+	 * (a newer version, a forged sender): sealed like the rest, owned,
+	 * wiped by hl_held_free; NULL when it never decrypted. The key that
+	 * decrypted it is spent: this is the only copy. */
+	uint8_t *pt;
+	size_t pt_len;
 	int64_t received_ms;
 	char reason[128];
 };

@@ -313,7 +313,24 @@ test_held_and_account(void **state)
 	assert_string_equal(list[0].reason, "identity key changed");
 	assert_int_equal(list[0].ct_len, 10);
 	assert_memory_equal(list[0].ct, "ciphertext", 10);
+	assert_null(list[0].pt);
 	hl_held_free(list, n);
+	/* One that decrypted but could not be taken keeps its plaintext. */
+	struct hl_held d = h;
+	snprintf(d.qid, sizeof d.qid, "18");
+	d.ct = NULL;
+	d.ct_len = 0;
+	d.pt = (uint8_t *)"{\"v\":2,\"body\":\"from the future\"}";
+	d.pt_len = strlen((const char *)d.pt);
+	snprintf(d.reason, sizeof d.reason, "unreadable content");
+	assert_int_equal(hl_store_held_put(f->c, &d), 0);
+	assert_int_equal(hl_store_held_list(f->c, "fi.ncsc", &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_null(list[1].ct);
+	assert_int_equal(list[1].pt_len, d.pt_len);
+	assert_memory_equal(list[1].pt, d.pt, d.pt_len);
+	hl_held_free(list, n);
+	assert_int_equal(hl_store_held_del(f->c, "18"), 0);
 	assert_int_equal(hl_store_held_list(f->c, "lv.cert", &list, &n), 0);
 	assert_int_equal(n, 0);
 	hl_held_free(list, n);
