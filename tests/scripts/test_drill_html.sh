@@ -15,11 +15,11 @@ client coord.test register
 client ee.cert register
 client fi.ncsc register
 client lv.cert register
-coord.test drill start --to ee.cert,fi.ncsc,lv.cert --ack-within 3s --note Q4 <check> & "print"
+coord.test drill start --to ee.cert,fi.ncsc,lv.cert --ack-within 12s --note Q4 <check> & "print"
 expect ee.cert sees EXERCISE within 20s
 ee.cert ack last will-comply "<script>console.error('note ran')</script><img src=x onerror=console.error(1)>"
 expect fi.ncsc sees EXERCISE within 20s
-wait 4s
+wait 13s
 fi.ncsc ack last received late
 expect report last late == 1
 coord.test drill report last --format html -o $T_DIR/report.html
@@ -56,7 +56,7 @@ if console_errors report; then
 	fail "the report logged to the console"
 fi
 [ "$(wc -c < "$T_DIR/report.png")" -gt 10000 ] || fail "the screenshot is blank"
-for want in '<svg' 'EXERCISE' 'deadline 3s' 'ee.cert' 'late' 'no answer' \
+for want in '<svg' 'EXERCISE' 'deadline 12s' 'ee.cert' 'late' 'no answer' \
     '&lt;script&gt;console.error' 'Q4 &lt;check&gt; &amp; "print"'; do
 	grep -qF -- "$want" "$T_DIR/report.dom" || fail "the page lacks $want"
 done
