@@ -47,10 +47,15 @@ go_low(struct hl_writer *wr)
 {
 	if (wr->low)
 		return;
+	if (wr->cfg.reserve == NULL) {
+		/* reserve_mib = 0: nothing to give up, and so no reason to
+		 * refuse anything that might still fit. */
+		hl_log(HL_LOG_ERROR, "disk_full", "action=no_reserve");
+		return;
+	}
 	wr->low = 1;
 	wr->next_restore = hl_mono_ms() + RESTORE_MS;
-	int released = wr->cfg.reserve != NULL &&
-	    hl_reserve_release(wr->cfg.reserve);
+	int released = hl_reserve_release(wr->cfg.reserve);
 	hl_log(HL_LOG_ERROR, "disk_full", "action=%s",
 	    released ? "reserve_released" : "no_reserve");
 }
@@ -63,8 +68,7 @@ try_restore(struct hl_writer *wr)
 		return;
 	wr->next_restore = hl_mono_ms() + RESTORE_MS;
 	char cause[HL_CAUSE_MAX] = "";
-	int rc = wr->cfg.reserve != NULL ?
-	    hl_reserve_restore(wr->cfg.reserve, cause) : 0;
+	int rc = hl_reserve_restore(wr->cfg.reserve, cause);
 	if (rc == HL_EDISKFULL)
 		return;
 	if (rc != 0) {
