@@ -50,6 +50,7 @@ hl_tui_info_close(struct hl_tui *t)
 	t->info = NULL;
 	t->ninfo = 0;
 	t->help = 0;
+	t->drill[0] = '\0';
 	t->redraw = 1;
 }
 
@@ -341,6 +342,8 @@ hl_tui_refresh(struct hl_tui *t)
 	hl_store_msg_counts(t->cli->crypto, HL_IN, t->counts_in);
 	load_conversation(t);
 	load_contacts(t);
+	if (t->help && t->drill[0])
+		hl_tui_drill_show(t);
 	t->dirty = 0;
 	t->redraw = 1;
 }

@@ -2,6 +2,7 @@
  * parsing and the dispatch. */
 #include "client/tui_int.h"
 #include "client/api.h"
+#include "client/drill.h"
 #include "client/out.h"
 #include "client/sanitize.h"
 #include "crypto/hl_err.h"
@@ -477,11 +478,71 @@ cmd_incident(struct hl_tui *t, char *args)
 	    "Enter; Esc cancels", t->peer);
 }
 
+void
+hl_tui_drill_show(struct hl_tui *t)
+{
+	struct hl_drill_report r;
+	char cause[HL_CAUSE_MAX] = "", id[sizeof t->drill];
+	char *buf = NULL;
+	size_t len = 0;
+	memcpy(id, t->drill, sizeof id);
+	int rc = hl_drill_load(t->cli->crypto, id, &r, cause);
+	if (rc != 0) {
+		hl_tui_note(t, "drill: %s", cause[0] ? cause : hl_strerror(rc));
+		return;
+	}
+	FILE *f = open_memstream(&buf, &len);
+	if (f != NULL) {
+		fprintf(f, "Communication check %s (updated as answers come in; Esc "
+		    "closes)\n", r.id);
+		hl_drill_report_write(f, &r, HL_DRILL_TEXT);
+		if (fclose(f) == 0 && buf != NULL) {
+			hl_tui_info(t, buf);
+			/* hl_tui_info forgot the drill with the old lines. */
+			snprintf(t->drill, sizeof t->drill, "%s", r.id);
+		}
+		free(buf);
+	}
+	hl_drill_report_clear(&r);
+}
+
+/* /drill H1,H2,... [DUR] [NOTE]: start a check; /drill [ID|last]: watch
+ * one. */
 static void
 cmd_drill(struct hl_tui *t, char *args)
 {
-	(void)args;
-	hl_tui_note(t, "drills are not available in this version of hotline");
+	char id[HL_DRILL_ID_HEX + 1], cause[HL_CAUSE_MAX] = "";
+	char *w = word(&args);
+	if (w == NULL || strchr(w, '.') == NULL) {
+		snprintf(t->drill, sizeof t->drill, "%s", w != NULL ? w : "last");
+		hl_tui_drill_show(t);
+		return;
+	}
+	char **to = NULL;
+	size_t n = 0;
+	int64_t within = 0;
+	if (hl_drill_group_split(w, &to, &n, cause) != 0) {
+		hl_tui_note(t, "drill: %s", cause);
+		return;
+	}
+	char *rest = args, *d = word(&rest);
+	if (d != NULL && hl_duration_parse(d, 7LL * 86400000, &within, cause) == 0)
+		args = rest;
+	else
+		within = 0;
+	struct hl_drill_start s = { .to = (const char *const *)to, .n = n,
+	    .ack_within_ms = within, .note = *args ? args : NULL };
+	int rc = hl_drill_start(t->e, t->cli->crypto, &s, id, cause);
+	hl_drill_group_free(to, n);
+	if (rc != 0) {
+		hl_tui_note(t, "drill: %s", cause[0] ? cause : hl_strerror(rc));
+		return;
+	}
+	hl_engine_kick(t->e);
+	hl_tui_note(t, "drill %s started: %zu check(s) going out", id, n);
+	snprintf(t->drill, sizeof t->drill, "%s", id);
+	hl_tui_drill_show(t);
+	t->dirty = 1;
 }
 
 static int
@@ -577,7 +638,9 @@ static const struct tui_cmd commands[] = {
 	{ "directory", "[QUERY]", "search the relay's directory", cmd_directory },
 	{ "incident", "", "write a structured incident report (a form)",
 	    cmd_incident },
-	{ "drill", "", "start a communication check", cmd_drill },
+	{ "drill", "[H1,H2,... [DUR] [NOTE] | ID]", "start a communication check "
+	    "(deadline DUR, 15m by default), or watch one (the last by default)",
+	    cmd_drill },
 	{ "export", "[FILE]", "write every message with its states as JSON lines",
 	    cmd_export },
 	{ "help", "", "this list", cmd_help },

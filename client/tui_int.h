@@ -97,6 +97,8 @@ struct hl_tui {
 	                              * safety number; shown in place of the
 	                              * conversation until Esc or the next line */
 	size_t ninfo;
+	char drill[16];              /* the drill shown in the info lines and
+	                              * refreshed as answers come, "" none */
 	int at_top;                  /* set by drawing: the oldest line read
 	                              * is on the screen */
 	int conv_h;                  /* set by drawing: conversation rows */
@@ -131,6 +133,8 @@ int hl_tui_older(struct hl_tui *t);
 const struct tui_await *hl_tui_flash_waiting(const struct hl_tui *t);
 
 /* tui_cmd.c: a line typed on the input line (a /command or text). */
+/* Shows the report of t->drill again (answers came in). */
+void hl_tui_drill_show(struct hl_tui *t);
 void hl_tui_submit(struct hl_tui *t, const char *line);
 /* Completes a /command name at the start of the input line. */
 void hl_tui_complete(struct hl_tui *t);
