@@ -334,7 +334,7 @@ hl_tui_draw(struct hl_tui *t)
 	draw_contacts(t, &l.contacts);
 	if (l.contacts.w > 0 && l.conv.w > 0)
 		for (int y = 0; y < l.conv.h; y++)
-			mvaddch(l.conv.y + y, l.conv.x - 1, ACS_VLINE);
+			mvaddstr(l.conv.y + y, l.conv.x - 1, t->utf8 ? "\u2502" : "|");
 	draw_conv(t, &l.conv);
 	draw_status(t, &l.status);
 	draw_input(t, &l.input);

@@ -257,13 +257,25 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 	} else if (s->retry_at_ms > 0) {
 		hl_tui_duration(s->retry_at_ms > now_ms ? s->retry_at_ms - now_ms : 0,
 		    d, sizeof d);
-		snprintf(relay, sizeof relay, "RELAY UNREACHABLE, retry in %s", d);
+		snprintf(relay, sizeof relay, "RELAY UNREACHABLE, retry %s", d);
 	} else {
 		snprintf(relay, sizeof relay, "RELAY UNREACHABLE");
 	}
-	snprintf(counts, sizeof counts, " | %lld new %lld to ack %lld overdue "
-	    "%lld queued", (long long)s->unread, (long long)s->awaiting,
-	    (long long)s->overdue, (long long)s->queued);
+	/* Only what is not zero: the line must hold at 80 columns. */
+	counts[0] = '\0';
+	const int64_t vals[] = { s->unread, s->awaiting, s->overdue, s->queued };
+	static const char *const names[] = { "new", "to ack", "overdue", "queued" };
+	for (size_t i = 0; i < 4; i++)
+		if (vals[i] > 0) {
+			size_t o = strlen(counts);
+			snprintf(counts + o, sizeof counts - o, " %lld %s",
+			    (long long)vals[i], names[i]);
+		}
+	if (counts[0]) {
+		memmove(counts + 2, counts, strlen(counts) + 1);
+		counts[0] = ' ';
+		counts[1] = '|';
+	}
 	if (s->peer != NULL && s->peer[0])
 		snprintf(peer, sizeof peer, " | %s %s", s->peer,
 		    s->peer_trust == 3 ? "KEY CHANGED: /trust" :
@@ -273,8 +285,8 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 	append_cols(out, len, &off, &left, s->self != NULL ? s->self : "?");
 	append_cols(out, len, &off, &left, "] ");
 	append_cols(out, len, &off, &left, relay);
-	append_cols(out, len, &off, &left, peer);
 	append_cols(out, len, &off, &left, counts);
+	append_cols(out, len, &off, &left, peer);
 	/* Why last: libcurl's words are long, the rest must stay in view. */
 	if (s->relay == 0 && s->why[0]) {
 		append_cols(out, len, &off, &left, " | ");

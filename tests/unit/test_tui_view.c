@@ -253,16 +253,21 @@ contact_and_status(void **state)
 	s.peer = "fi.ncsc";
 	s.peer_trust = 3;
 	hl_tui_status_line(&s, 1000, 300, out, sizeof out);
-	assert_string_equal(out, "[ee.cert] RELAY UNREACHABLE, retry in 8s | "
-	    "fi.ncsc KEY CHANGED: /trust | 0 new 2 to ack 0 overdue 0 queued | "
-	    "connection refused");
+	assert_string_equal(out, "[ee.cert] RELAY UNREACHABLE, retry 8s | 2 to ack "
+	    "| fi.ncsc KEY CHANGED: /trust | connection refused");
 	/* At 80 columns what matters stays: the relay's state and the counts. */
 	hl_tui_status_line(&s, 1000, 80, out, sizeof out);
-	assert_non_null(strstr(out, "RELAY UNREACHABLE, retry in 8s"));
+	assert_non_null(strstr(out, "RELAY UNREACHABLE, retry 8s | 2 to ack"));
 	assert_true(hl_tui_width(out, strlen(out)) <= 80);
 	s.relay = 1;
 	hl_tui_status_line(&s, 1000, 80, out, sizeof out);
-	assert_true(strncmp(out, "[ee.cert] relay ok | fi.ncsc KEY", 32) == 0);
+	assert_true(strncmp(out, "[ee.cert] relay ok | 2 to ack | fi.ncsc KEY", 43) == 0);
+	s.awaiting = 0;
+	s.queued = 3;
+	s.overdue = 1;
+	hl_tui_status_line(&s, 1000, 300, out, sizeof out);
+	assert_string_equal(out, "[ee.cert] relay ok | 1 overdue 3 queued | "
+	    "fi.ncsc KEY CHANGED: /trust");
 	assert_true(hl_tui_width(out, strlen(out)) <= 80);
 }
 
