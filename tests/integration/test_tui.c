@@ -94,7 +94,7 @@ kill_live(void)
 {
 	static struct term t;
 	for (size_t i = 0; i < nservers; i++) {
-		snprintf(t.sock, sizeof t.sock, "%s", servers[i]);
+		memcpy(t.sock, servers[i], sizeof t.sock);
 		t.up = 1;    /* no output is read: t.dir is not used */
 		term_kill(&t);
 	}
