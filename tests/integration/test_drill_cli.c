@@ -3,7 +3,7 @@
  * group file, the checks seen as EXERCISE, status --follow ending once
  * every contact answered, the report in its formats, list and history,
  * and the refusals (a bad group file by its line, your own handle, an
- * unknown drill).
+ * unknown drill); on a terminal, the progress line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
+#include "tests/lib/hl_testrelay.h"
 
 static void
 write_text(const char *path, const char *text)
@@ -162,12 +164,46 @@ test_drill_cli(void **state)
 	hl_test_run_free(&r);
 }
 
+
+/* On a terminal (script(1) gives it one), start shows how many checks the
+ * relay accepted, n of N, and the time taken. */
+static void
+test_progress_on_terminal(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *coord = hl_test_client_of(w, "pc.test");
+	hl_test_client_of(w, "pa.test");
+	hl_test_client_of(w, "pb.test");
+	char prog[600], cmd[1400], out[700], buf[8192];
+	pid_t pid;
+	int status;
+	snprintf(cmd, sizeof cmd, "%s drill start --to pa.test,pb.test",
+	    hl_test_program("hotline", prog, sizeof prog));
+	snprintf(out, sizeof out, "%s/tty.out", coord->dir);
+	const char *argv[] = { "script", "-qec", cmd, "/dev/null", NULL };
+	assert_int_equal(hl_test_spawn_env(argv, (const char *const *)coord->env,
+	    out, NULL, &pid), 0);
+	assert_int_equal(hl_test_wait(pid, 120000, &status), 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(hl_test_read_file(out, buf, sizeof buf), 0);
+	assert_non_null(strstr(buf, "sending checks: 2 of 2 accepted by the relay"));
+	assert_non_null(strstr(buf, "2 accepted by the relay in "));
+	/* Without a terminal, no progress line: scripts read clean output. */
+	struct hl_test_run r;
+	hl_test_client_run(coord, &r, "drill", "start", "--to", "pa.test", NULL);
+	hl_test_expect(&r, 0);
+	assert_null(strstr(r.err, "sending checks"));
+	hl_test_run_free(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_drill_cli, hl_test_setup_world,
 		    hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_progress_on_terminal,
+		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests_name("drill_cli", tests, NULL, NULL);
 }
