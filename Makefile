@@ -67,7 +67,7 @@ BASE_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 # sees libsignal's headers, the relay never sees libsignal or the vault.
 BASE_PKGS   := libsodium
 CRYPTO_PKGS := libsignal-protocol-c libcrypto libsodium jansson sqlite3
-RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium libsystemd
+RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium libsystemd libpq
 CLIENT_PKGS := libcurl ncursesw jansson sqlite3 inih libsodium
 TEST_PKGS   := cmocka libcurl jansson sqlite3 libsodium libcrypto \
 	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw libsystemd

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ enum key_type {
 	KEY_PATH,      /* a file name, made absolute against the file's dir */
 	KEY_LISTEN,    /* ADDR:PORT */
 	KEY_LISTEN_OPT, /* ADDR:PORT, or empty */
-	KEY_STORE,     /* sqlite:PATH */
+	KEY_STORE,     /* sqlite:PATH or postgresql:CONNINFO */
 	KEY_BOOL,
 	KEY_UINT,      /* unsigned, [min, max] */
 	KEY_INT64,     /* int64_t, [min, max] */
@@ -301,6 +302,29 @@ key_error(struct parse_state *ps, const struct key *k, const char *section,
 	return 0;
 }
 
+/* postgresql:CONNINFO, checked by libpq's own parser so that a typo is
+ * reported at load, not at the first connection. */
+static int
+store_pg(struct parse_state *ps, const struct key *k, const char *value,
+    char *field)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(value + 11, &err);
+	if (opts == NULL) {
+		char what[HL_CAUSE_MAX];
+		snprintf(what, sizeof what, "postgresql: %s",
+		    err ? err : "out of memory");
+		what[strcspn(what, "\n")] = '\0';
+		PQfreemem(err);
+		return key_error(ps, k, NULL, NULL, what);
+	}
+	PQconninfoFree(opts);
+	if (strlen(value) >= k->size)
+		return key_error(ps, k, NULL, NULL, "url is too long");
+	snprintf(field, k->size, "%s", value);
+	return 1;
+}
+
 static int
 set_value(struct parse_state *ps, const struct key *k, const char *value)
 {
@@ -343,9 +367,11 @@ set_value(struct parse_state *ps, const struct key *k, const char *value)
 	}
 	case KEY_STORE: {
 		char path[PATH_MAX];
+		if (strncmp(value, "postgresql:", 11) == 0)
+			return store_pg(ps, k, value, field);
 		if (strncmp(value, "sqlite:", 7) != 0 || value[7] == '\0')
 			return key_error(ps, k, NULL, NULL,
-			    "expected sqlite:PATH");
+			    "expected sqlite:PATH or postgresql:CONNINFO");
 		if (absolute_path(ps->cfg->dir, value + 7, path,
 		    sizeof path) != 0)
 			return key_error(ps, k, NULL, NULL, "path is too long");

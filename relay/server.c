@@ -40,6 +40,16 @@ wake(int64_t account, void *arg)
 	hl_waiters_notify(arg, account);
 }
 
+/* A commit by another relay process on the same store; 0: anyone's. */
+static void
+remote_wake(int64_t account, void *arg)
+{
+	if (account == 0)
+		hl_waiters_notify_all(arg);
+	else
+		hl_waiters_notify(arg, account);
+}
+
 /* The guard's thread reports lines of libmicrohttpd that were over budget
  * even when no further line comes. */
 static void
@@ -101,6 +111,9 @@ static void
 release(struct server_extra *x)
 {
 	struct hl_server *srv = &x->srv;
+	/* Its thread wakes waiters: stopped before they go. */
+	if (srv->store != NULL && srv->store->ops->watch != NULL)
+		srv->store->ops->watch(srv->store, NULL, NULL, NULL);
 	hl_writer_free(srv->writer);
 	hl_reserve_free(x->reserve);
 	hl_waiters_free(srv->waiters);
@@ -228,6 +241,8 @@ hl_server_start(const struct hl_relay_config *cfg, struct hl_store *store,
 		rc = hl_writer_start(store, &wc, wake, srv->waiters,
 		    srv->metrics, &srv->writer, cause);
 	}
+	if (rc == 0 && store->ops->watch != NULL)
+		rc = store->ops->watch(store, remote_wake, srv->waiters, cause);
 	if (rc != 0) {
 		release(x);
 		return rc;

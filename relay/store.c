@@ -8,6 +8,7 @@
 
 static const struct hl_store_ops *const backends[] = {
 	&hl_store_sqlite_ops,
+	&hl_store_pg_ops,
 };
 
 int
@@ -28,7 +29,7 @@ hl_store_open(const char *url, int create, unsigned readers,
 			    cause);
 	}
 	return hl_fail(cause, HL_ECONFIG,
-	    "store url '%s': unknown scheme (this relay supports sqlite:)",
+	    "store url '%s': unknown scheme (this relay supports sqlite: and postgresql:)",
 	    url);
 }
 

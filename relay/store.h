@@ -299,6 +299,14 @@ struct hl_store_ops {
 	    size_t *n, char *cause);
 	int (*stats)(struct hl_store *st, struct hl_store_stats *out,
 	    char *cause);
+	/* Optional (NULL when one process owns the store): calls wake, from
+	 * a thread of the store's, with each account that something was
+	 * committed for by any process, or with 0 when anything may have
+	 * been (after a reconnect, and every few seconds, so that a lost
+	 * notification only delays). Runs until close, or until called
+	 * with wake NULL. */
+	int (*watch)(struct hl_store *st,
+	    void (*wake)(int64_t account, void *arg), void *arg, char *cause);
 	/* A consistent copy at path, which must not exist yet. */
 	int (*backup)(struct hl_store *st, const char *path, char *cause);
 };
@@ -310,8 +318,10 @@ struct hl_store {
 
 /* The backends, one file each. */
 extern const struct hl_store_ops hl_store_sqlite_ops;
+extern const struct hl_store_ops hl_store_pg_ops;
 
-/* Opens the store a url names ("sqlite:/var/lib/hotline-relay/relay.db").
+/* Opens the store a url names ("sqlite:/var/lib/hotline-relay/relay.db",
+ * "postgresql:host=/run/postgresql dbname=hotline").
  * *out is the caller's, closed with hl_store_close(). */
 int hl_store_open(const char *url, int create, unsigned readers,
     struct hl_store **out, char *cause);

@@ -263,6 +263,25 @@ hl_waiters_notify(struct hl_waiters *ws, int64_t account)
 	run_woken(chain);
 }
 
+void
+hl_waiters_notify_all(struct hl_waiters *ws)
+{
+	struct hl_waiter *chain = NULL;
+	pthread_mutex_lock(&ws->lock);
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct bucket *b = &ws->buckets[i];
+		b->seq++;
+		while (b->head != NULL) {
+			struct hl_waiter *w = b->head;
+			unlink_waiter(ws, w);
+			w->woken = chain;
+			chain = w;
+		}
+	}
+	pthread_mutex_unlock(&ws->lock);
+	run_woken(chain);
+}
+
 int
 hl_waiters_cancel(struct hl_waiters *ws, struct hl_waiter *w)
 {

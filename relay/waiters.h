@@ -48,6 +48,11 @@ int hl_waiters_add(struct hl_waiters *ws, struct hl_waiter *w, uint64_t seq);
 /* Something was committed for account: wakes its waiters. */
 void hl_waiters_notify(struct hl_waiters *ws, int64_t account);
 
+/* Something may have been committed for anyone (by another relay
+ * process, while its notifications could be lost): every waiter looks
+ * again. */
+void hl_waiters_notify_all(struct hl_waiters *ws);
+
 /* Unlinks w if it is still linked, without waking it. Returns 1 if it was
  * linked. */
 int hl_waiters_cancel(struct hl_waiters *ws, struct hl_waiter *w);

@@ -1,4 +1,5 @@
 #include "tests/lib/hl_testrelay.h"
+#include "tests/lib/hl_testpg.h"
 #include "tests/lib/hl_testhttp.h"
 
 #include <errno.h>
@@ -312,6 +313,13 @@ hl_test_read_file(const char *path, char *buf, size_t len)
 
 /* --- the relay --- */
 
+int
+hl_test_store_is_pg(void)
+{
+	const char *v = getenv("HOTLINE_TEST_STORE");
+	return v != NULL && strcmp(v, "postgresql") == 0;
+}
+
 static const struct hl_test_setting defaults[] = {
 	{ "server", "allow_plain_http", "true" },
 	{ "server", "threads", "4" },
@@ -412,6 +420,12 @@ hl_test_relay_new(struct hl_test_relay *r)
 		hl_test_relay_set(r, defaults[i].section, defaults[i].key,
 		    defaults[i].value);
 	hl_test_relay_set(r, "server", "listen", "127.0.0.1:1");
+	if (hl_test_store_is_pg()) {
+		char url[256];
+		if (hl_test_pg_fresh_url(url, sizeof url) != 0)
+			return -1;
+		hl_test_relay_set(r, "store", "url", url);
+	}
 	if (hl_test_relay_write_config(r) != 0)
 		return -1;
 	char err[1024];

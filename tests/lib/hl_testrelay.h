@@ -53,6 +53,12 @@ struct hl_test_account {
 	char token[65];
 };
 
+/* Whether the relays of this run use PostgreSQL: HOTLINE_TEST_STORE is
+ * "postgresql" (tests/run-integration.sh runs the relay tests a second
+ * time so). Each relay then gets a database of its own on one cluster
+ * per test process (hl_testpg.h), and r->db names no file. */
+int hl_test_store_is_pg(void);
+
 /* Creates the temp dir, writes relay.ini with test defaults (plain HTTP on
  * 127.0.0.1, metrics on, generous limits) and runs `hotline-relay init`.
  * 0 or -1 (with a line on stderr). */
