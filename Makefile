@@ -70,7 +70,7 @@ CRYPTO_PKGS := libsignal-protocol-c libcrypto libsodium jansson sqlite3
 RELAY_PKGS  := libmicrohttpd gnutls jansson sqlite3 inih libsodium libsystemd libpq
 CLIENT_PKGS := libcurl ncursesw jansson sqlite3 inih libsodium
 TEST_PKGS   := cmocka libcurl jansson sqlite3 libsodium libcrypto \
-	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw libsystemd
+	libsignal-protocol-c libmicrohttpd gnutls inih ncursesw libsystemd libpq
 
 # pkg-config runs when a recipe runs (after `make deps`), never at parse time.
 pkg_cflags = $(filter-out -D_XOPEN_SOURCE% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(1)))

@@ -173,8 +173,12 @@ test_bad_lines(void **state)
 		    "without its closing ']'" },
 		{ "[server]\nthreads = 2\n[limits\n",
 		    "relay.ini:3: a section name without its closing ']'" },
-		{ "[store]\nurl = postgresql:host=db\n",
-		    "relay.ini:2: [store] url: expected sqlite:PATH" },
+		{ "[store]\nurl = mysql:host=db\n",
+		    "relay.ini:2: [store] url: expected sqlite:PATH or "
+		    "postgresql:CONNINFO" },
+		{ "[store]\nurl = postgresql:host=db nonsense\n",
+		    "relay.ini:2: [store] url: postgresql: missing \"=\" after "
+		    "\"nonsense\" in connection info string" },
 		{ "[store]\nurl = sqlite:\n",
 		    "relay.ini:2: [store] url: expected sqlite:PATH" },
 		{ "[limits]\nretention = 1h\nretention_days = 3\n",

@@ -245,8 +245,13 @@ test_open_requires_init(void **state)
 	assert_int_equal(hl_store_open(url, 0, 0, &st, cause), HL_ENOTFOUND);
 	assert_null(st);
 	assert_non_null(strstr(cause, "init"));
-	assert_int_equal(hl_store_open("postgresql:x", 0, 0, &st, cause),
+	assert_int_equal(hl_store_open("mysql:x", 0, 0, &st, cause),
 	    HL_ECONFIG);
+	/* A database that cannot be reached says so. */
+	assert_int_equal(hl_store_open("postgresql:host=/nonexistent "
+	    "dbname=x connect_timeout=2", 0, 0, &st, cause), HL_EDB);
+	assert_null(st);
+	assert_non_null(strstr(cause, "unreachable"));
 	assert_int_equal(hl_store_open("nothing", 0, 0, &st, cause), HL_ECONFIG);
 	/* Opening again is fine, creating again is a no-op. */
 	assert_int_equal(hl_store_open(f->url, 1, 1, &st, cause), 0);
