@@ -49,6 +49,9 @@ const struct hl_command hl_commands[] = {
 	{ "trust", "HANDLE [SAFETY-NUMBER] | --reject HANDLE",
 	    "accept a contact's changed identity key (give the safety number "
 	    "you compared to mark it verified), or dismiss it", hl_cmd_trust },
+	{ "discard", "ID",
+	    "dismiss a message you sent that failed or expired: it stops counting",
+	    hl_cmd_discard },
 	{ "export", "[--format json|text] [--since T]",
 	    "every message with every state and its time", hl_cmd_export },
 	{ "drill", "start --to H1,H2,... | --group FILE [--ack-within DUR] [--note TEXT]\n"

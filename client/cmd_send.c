@@ -1,9 +1,11 @@
 /* hotline send: queue a message, try to send it, optionally wait for a state. */
+#include "client/api.h"
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/engine.h"
 #include "client/loop.h"
 #include "client/out.h"
+#include "client/store.h"
 #include "client/sanitize.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
@@ -260,6 +262,106 @@ read_body(int argc, char **argv, char **out, int *too_long)
 	return 0;
 }
 
+/* Edit distance between two handles (short strings: a row of cells). */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[HL_HANDLE_MAX + 2];
+	if (la > HL_HANDLE_MAX || lb > HL_HANDLE_MAX)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A typo caught before anything is queued: when the relay answers, a
+ * handle without a directory entry is refused, naming the closest ones.
+ * When the relay cannot be reached the message is queued as ever (store
+ * and forward). 0 to go on, else the exit code (the error printed). */
+static int
+check_recipient(struct hl_cli *cli, const char *to)
+{
+	struct hl_account a;
+	struct hl_net *net = NULL;
+	struct hl_call call;
+	struct hl_dir_entry *entries = NULL;
+	size_t n = 0;
+	if (hl_store_account_get(cli->crypto, &a) != 1)
+		return 0;    /* the engine says what is wrong */
+	if (hl_cli_net(cli, &a, &net) != 0)
+		return HL_EXIT_ERROR;
+	/* The handle's own entry first (a whole directory may be cut at the
+	 * relay's limit), then all of them for the nearest. */
+	char path[HL_HANDLE_MAX + 32];
+	snprintf(path, sizeof path, "/v1/directory?q=%s", to);
+	int rc = hl_cli_call(net, "GET", path, a.token, NULL, &call);
+	int known = 1;
+	char near[3][HL_HANDLE_MAX + 1];
+	size_t dist[3], nnear = 0;
+	if (rc == 0 && call.status == 200 &&
+	    hl_api_parse_directory(call.body, call.len, &entries, &n, NULL) == 0) {
+		known = 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(entries[i].handle, to) == 0;
+		free(entries);
+		entries = NULL;
+		n = 0;
+		hl_call_free(&call);
+		if (!known && (hl_cli_call(net, "GET", "/v1/directory?q=", a.token,
+		    NULL, &call) != 0 || call.status != 200 ||
+		    hl_api_parse_directory(call.body, call.len, &entries, &n,
+		    NULL) != 0))
+			n = 0;
+		/* The three closest, nearest first, within a third of the length. */
+		size_t limit = strlen(to) / 3 + 1;
+		for (size_t i = 0; i < n && !known; i++) {
+			size_t d = distance(to, entries[i].handle);
+			if (d > limit)
+				continue;
+			size_t at = nnear < 3 ? nnear++ : 3;
+			while (at > 0 && dist[at - 1] > d) {
+				if (at < 3) {
+					dist[at] = dist[at - 1];
+					memcpy(near[at], near[at - 1], sizeof near[0]);
+				}
+				at--;
+			}
+			if (at < 3) {
+				dist[at] = d;
+				snprintf(near[at], sizeof near[0], "%s", entries[i].handle);
+			}
+		}
+	}
+	free(entries);
+	hl_call_free(&call);
+	hl_net_free(net);
+	if (known)
+		return 0;
+	char hint[3 * (HL_HANDLE_MAX + 4) + 32] = "";
+	for (size_t i = 0; i < nnear; i++)
+		snprintf(hint + strlen(hint), sizeof hint - strlen(hint), "%s%s",
+		    i == 0 ? "; did you mean " : i + 1 == nnear ? " or " : ", ",
+		    near[i]);
+	if (nnear > 0)
+		snprintf(hint + strlen(hint), sizeof hint - strlen(hint), "?");
+	return hl_cli_error(HL_EXIT_NOTFOUND, "unknown_recipient", "send: %s has "
+	    "no entry in the relay's directory; nothing was queued%s", to, hint);
+}
+
 struct incident_opts {
 	int on;
 	struct hl_incident in;
@@ -433,7 +535,10 @@ hl_cmd_send(struct hl_cli *cli, int argc, char **argv)
 	req.body = body;
 
 	int rc = hl_cli_open(cli);
+	if (rc == 0)
+		rc = check_recipient(cli, req.to);
 	if (rc != 0) {
+		sodium_memzero(body, strlen(body));
 		free(body);
 		return rc;
 	}

@@ -1,4 +1,5 @@
 /* hotline verify, hotline trust: safety numbers and changed keys. */
+#include "client/api.h"
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/engine.h"
@@ -73,6 +74,63 @@ parse_handle_arg(const char *cmd, int argc, char **argv, struct hl_cli *cli,
 	return 0;
 }
 
+/* Before any conversation: the identity key from the relay's directory,
+ * recorded as first seen, so that its safety number can be compared now. */
+static int
+fetch_identity(struct hl_cli *cli, const char *handle)
+{
+	struct hl_account a;
+	struct hl_net *net = NULL;
+	struct hl_call call;
+	struct hl_dir_entry *entries = NULL;
+	size_t n = 0;
+	char path[HL_HANDLE_MAX + 32], cause[HL_CAUSE_MAX] = "";
+	int rc = hl_store_account_get(cli->crypto, &a);
+	if (rc != 1)
+		return hl_cli_fail(rc < 0 ? rc : HL_ENOTFOUND, "verify", rc < 0 ?
+		    NULL : "not registered: run 'hotline register' first");
+	rc = hl_cli_net(cli, &a, &net);
+	if (rc != 0)
+		return rc;
+	snprintf(path, sizeof path, "/v1/directory?q=%s", handle);
+	rc = hl_cli_call(net, "GET", path, a.token, NULL, &call);
+	if (rc != 0 || call.status != 200) {
+		rc = hl_cli_call_failed(&call, "verify: the contact's key");
+		goto out;
+	}
+	rc = hl_api_parse_directory(call.body, call.len, &entries, &n, cause);
+	if (rc != 0) {
+		rc = hl_cli_fail(rc, "verify", cause);
+		goto out;
+	}
+	size_t i;
+	for (i = 0; i < n && strcmp(entries[i].handle, handle) != 0; i++)
+		;
+	if (i == n) {
+		rc = hl_cli_fail(HL_ENOTFOUND, "verify", "no such handle in the "
+		    "relay's directory");
+		goto out;
+	}
+	struct hl_contact ct = { .entry = entries[i], .fetched_ms = hl_now_ms() };
+	rc = hl_crypto_begin(cli->crypto);
+	if (rc == 0)
+		rc = hl_identity_note_first(cli->crypto, handle,
+		    entries[i].identity_key);
+	if (rc == 0)
+		rc = hl_store_contact_put(cli->crypto, &ct);
+	if (rc == 0)
+		rc = hl_crypto_commit(cli->crypto);
+	else
+		hl_crypto_rollback(cli->crypto);
+	if (rc != 0)
+		rc = hl_cli_fail(rc, "verify", NULL);
+out:
+	free(entries);
+	hl_call_free(&call);
+	hl_net_free(net);
+	return rc;
+}
+
 int
 hl_cmd_verify(struct hl_cli *cli, int argc, char **argv)
 {
@@ -89,9 +147,14 @@ hl_cmd_verify(struct hl_cli *cli, int argc, char **argv)
 	rc = hl_identity_info(cli->crypto, handle, &info);
 	if (rc != 0)
 		return hl_cli_fail(rc, "verify", NULL);
-	if (!info.has_key && !info.has_pending)
-		return hl_cli_fail(HL_ENOTFOUND, "verify", "no key known for this "
-		    "contact yet: exchange a message first");
+	if (!info.has_key && !info.has_pending) {
+		rc = fetch_identity(cli, handle);
+		if (rc != 0)
+			return rc;
+		rc = hl_identity_info(cli->crypto, handle, &info);
+		if (rc != 0)
+			return hl_cli_fail(rc, "verify", NULL);
+	}
 	if (confirm) {
 		if (info.trust == HL_TRUST_CHANGED)
 			return hl_cli_fail(HL_EUNTRUSTED, "verify", "the key changed: "

@@ -20,6 +20,7 @@ int hl_cmd_status(struct hl_cli *cli, int argc, char **argv);
 int hl_cmd_verify(struct hl_cli *cli, int argc, char **argv);
 int hl_cmd_trust(struct hl_cli *cli, int argc, char **argv);
 int hl_cmd_export(struct hl_cli *cli, int argc, char **argv);
+int hl_cmd_discard(struct hl_cli *cli, int argc, char **argv);
 int hl_cmd_drill(struct hl_cli *cli, int argc, char **argv);
 
 #endif

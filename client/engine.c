@@ -482,6 +482,8 @@ escalation_target(struct hl_engine *e, const char *peer,
 	return 1;
 }
 
+#define NOT_ESCALATED "not escalated: "
+
 static void
 escalate(struct hl_engine *e, struct hl_msg *m, int64_t now, int report)
 {
@@ -493,8 +495,17 @@ escalate(struct hl_engine *e, struct hl_msg *m, int64_t now, int report)
 	    m->escalation_of[0] != '\0')
 		return;
 	if (!escalation_target(e, m->peer, alt, why, sizeof why)) {
-		if (report)
-			hl_engine_emit(e, HL_EV_NOT_ESCALATED, m, m->peer, 0, why);
+		/* Said once per message, not at every sync: the reason is kept
+		 * with the message (status shows it) and marks it as told. */
+		if (report && strncmp(m->reason, NOT_ESCALATED,
+		    strlen(NOT_ESCALATED)) != 0) {
+			char line[sizeof m->reason + sizeof why];
+			snprintf(line, sizeof line, "%s%s", NOT_ESCALATED, why);
+			cut_utf8(line, sizeof m->reason - 1);
+			memcpy(m->reason, line, strlen(line) + 1);
+			if (hl_store_msg_update(e->c, m) == 0)
+				hl_engine_emit(e, HL_EV_NOT_ESCALATED, m, m->peer, 0, why);
+		}
 		return;
 	}
 	memset(&c, 0, sizeof c);
@@ -528,6 +539,7 @@ escalate(struct hl_engine *e, struct hl_msg *m, int64_t now, int report)
 	if (rc == 0) {
 		snprintf(m->escalated_to, sizeof m->escalated_to, "%s", alt);
 		memcpy(m->escalated_id, id, sizeof m->escalated_id);
+		m->reason[0] = '\0';
 		rc = hl_store_msg_update(e->c, m);
 	}
 	if (rc != 0) {

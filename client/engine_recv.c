@@ -137,6 +137,34 @@ hold(struct batch *b, const char *qid, const char *from, const char *id,
 	return hold_pt(b, qid, from, id, type, ct, ct_len, NULL, 0, reason);
 }
 
+/* The escalation esc reached its alternate or was acknowledged there: the
+ * original says so, so that it does not read as merely overdue. */
+static int
+note_alternate_answer(struct batch *b, const struct hl_msg *esc)
+{
+	struct hl_msg orig;
+	if (hl_store_msg_find(b->e->c, esc->escalation_of, &orig, NULL) != 0)
+		return 0;    /* discarded, or never ours: nothing to note */
+	if (orig.dir == HL_OUT && strcmp(orig.escalated_id, esc->id) == 0 &&
+	    orig.state != HL_ST_ACKNOWLEDGED) {
+		if (esc->state == HL_ST_ACKNOWLEDGED)
+			snprintf(orig.reason, sizeof orig.reason, "the alternate %s "
+			    "acknowledged: %s%s%s", esc->peer,
+			    hl_response_name(esc->ack_response),
+			    esc->ack_note ? " - " : "", esc->ack_note ? esc->ack_note : "");
+		else
+			snprintf(orig.reason, sizeof orig.reason, "the alternate %s has "
+			    "it (delivered), no acknowledgement yet", esc->peer);
+		int rc = hl_store_msg_update(b->e->c, &orig);
+		if (rc == 0)
+			defer(b, HL_EV_STATE, &orig, NULL, 0, NULL);
+		hl_msg_clear(&orig);
+		return rc;
+	}
+	hl_msg_clear(&orig);
+	return 0;
+}
+
 /* A receipt or an ack from peer moves our message ref forward. Only the
  * contact we sent it to can: a receipt from anyone else matches nothing. */
 static int
@@ -179,6 +207,9 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 	}
 	if (rc == 0)
 		defer(b, HL_EV_STATE, &m, NULL, 0, NULL);
+	if (rc == 0 && m.escalation_of[0] != '\0' &&
+	    (c->kind == HL_KIND_ACK || c->kind == HL_KIND_RECEIPT))
+		rc = note_alternate_answer(b, &m);
 	hl_msg_clear(&m);
 	return rc;
 }

@@ -99,6 +99,14 @@ string_list(char **items, size_t n)
 	return a;
 }
 
+const char *
+hl_out_state(const struct hl_msg *m)
+{
+	if (m->dir == HL_OUT && m->state == HL_ST_OVERDUE && m->escalated_to[0])
+		return "escalated";
+	return hl_state_name(m->state);
+}
+
 json_t *
 hl_out_json_object(const char *type)
 {
@@ -117,7 +125,7 @@ hl_out_msg_json(const struct hl_msg *m)
 	json_object_set_new(o, "peer", json_string(m->peer));
 	json_object_set_new(o, "kind", json_string(hl_kind_name(c->kind)));
 	json_object_set_new(o, "priority", json_string(hl_prio_name(c->prio)));
-	json_object_set_new(o, "state", json_string(hl_state_name(m->state)));
+	json_object_set_new(o, "state", json_string(hl_out_state(m)));
 	json_object_set_new(o, "body", json_string(c->body ? c->body : ""));
 	json_object_set_new(o, "seq", json_integer(c->seq));
 	if (c->kind == HL_KIND_CHECK)
@@ -222,7 +230,7 @@ hl_out_msg(FILE *f, const struct hl_msg *m, const struct hl_contact *ct,
 	    c->kind == HL_KIND_INCIDENT ? "  INCIDENT" :
 	    c->kind == HL_KIND_RECEIPT ? "  receipt" :
 	    c->kind == HL_KIND_ACK ? "  ack" : "",
-	    hl_state_name(m->state), hl_san(&sp, m->id, one));
+	    hl_out_state(m), hl_san(&sp, m->id, one));
 	if (m->key_changed)
 		fprintf(f, "   !! KEY CHANGED: %s's identity key changed; compare the "
 		    "safety number ('hotline verify %s') before relying on this\n",
@@ -323,7 +331,7 @@ hl_out_event(const struct hl_event *ev, int json)
 	case HL_EV_STATE:
 		/* An overdue message can still be delivered: say so. */
 		printf("-> %s  %.8s  %s%s%s%s\n", mpeer, m->id,
-		    hl_state_name(m->state), m->state == HL_ST_OVERDUE &&
+		    hl_out_state(m), m->state == HL_ST_OVERDUE &&
 		    m->at[HL_ST_DELIVERED] ? " (delivered)" : "",
 		    m->reason[0] ? ": " : "", hl_san(&sp, m->reason, HL_SANITIZE_ONELINE));
 		break;

@@ -22,6 +22,10 @@ void hl_out_time(int64_t ms, char *out);
  * is empty or unknown. */
 void hl_out_time_in(int64_t ms, const char *zone, char *out, size_t len);
 
+/* The state to show: "escalated" for an overdue message that went on to
+ * its alternate, else the stored state's name. */
+const char *hl_out_state(const struct hl_msg *m);
+
 /* A message as one JSON object (new reference): id, dir, peer, kind,
  * priority, state, body, thread, seq, deadline, the time of every state
  * reached, acknowledgement, escalation and incident fields. */

@@ -869,6 +869,35 @@ hl_store_outbox_heads(struct hl_crypto *c,
 }
 
 int
+hl_store_msg_delete(struct hl_crypto *c, const struct hl_msg *m)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = hl_crypto_begin(c);
+	if (rc != 0)
+		return rc;
+	rc = prep(c, "DELETE FROM events WHERE msg = ?", &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, m->rowid);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == 0)
+		rc = prep(c, "DELETE FROM " T_MESSAGES " WHERE rowid = ?", &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, m->rowid);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+	}
+	sqlite3_finalize(st);
+	if (rc == 0 && sqlite3_changes(db_of(c)) != 1)
+		rc = HL_ENOTFOUND;
+	if (rc == 0)
+		return hl_crypto_commit(c);
+	hl_crypto_rollback(c);
+	return rc;
+}
+
+int
 hl_store_msg_counts(struct hl_crypto *c, enum hl_dir dir,
     int64_t counts[HL_ST_COUNT])
 {

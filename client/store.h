@@ -145,6 +145,10 @@ int hl_store_msg_get(struct hl_crypto *c, enum hl_dir dir, const char *peer,
 int hl_store_msg_find(struct hl_crypto *c, const char *id_or_prefix,
     struct hl_msg *m, char *cause);
 
+/* Removes message m (by its rowid) and the times of its states, in one
+ * transaction: for `discard`. 0, HL_ENOTFOUND, or < 0. */
+int hl_store_msg_delete(struct hl_crypto *c, const struct hl_msg *m);
+
 /* Selects messages and calls fn for each (the message is cleared after fn
  * returns; fn returns non-zero to stop). fn may change and store the
  * messages it is given. */

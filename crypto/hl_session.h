@@ -224,6 +224,13 @@ int hl_identity_reject(struct hl_crypto *c, const char *handle,
 int hl_identity_note_key(struct hl_crypto *c, const char *handle,
     const uint8_t key[HL_KEY_LEN]);
 
+/* A key for handle seen before any conversation (the directory, for
+ * `verify`): with no key known it becomes the accepted one, unverified,
+ * logged as first seen, so that its safety number can be compared before
+ * the first message; otherwise as hl_identity_note_key. */
+int hl_identity_note_first(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN]);
+
 /* Calls fn for each key event of handle, oldest first. */
 int hl_identity_log(struct hl_crypto *c, const char *handle,
     void (*fn)(const struct hl_key_log_entry *e, void *arg), void *arg);

@@ -283,6 +283,39 @@ hl_identity_note_key(struct hl_crypto *c, const char *handle,
 }
 
 int
+hl_identity_note_first(struct hl_crypto *c, const char *handle,
+    const uint8_t key[HL_KEY_LEN])
+{
+	struct hl_identity_info info;
+	if (!hl_handle_valid(handle))
+		return HL_EINVAL;
+	size_t len = strlen(handle);
+	int rc = id_load(c, handle, len, &info);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && (info.has_key || info.has_pending))
+		return hl_identity_note_key(c, handle, key);
+	/* Trust on first use, as a first PreKey bundle would give it: the
+	 * key the officer is about to compare becomes the accepted one. */
+	rc = hl_db_savepoint(c->db, HL_SAVEPOINT);
+	if (rc != 0)
+		return rc;
+	memset(&info, 0, sizeof info);
+	info.trust = HL_TRUST_UNVERIFIED;
+	info.has_key = 1;
+	memcpy(info.key, key, HL_KEY_LEN);
+	info.first_seen_ms = info.changed_ms = hl_now_ms();
+	rc = id_save(c, handle, len, &info);
+	if (rc == 0)
+		rc = log_add(c, handle, len, HL_KEY_FIRST_SEEN, NULL, key);
+	if (rc < 0) {
+		hl_db_rollback_to(c->db, HL_SAVEPOINT);
+		return rc;
+	}
+	return hl_db_release(c->db, HL_SAVEPOINT);
+}
+
+int
 hl_identity_info(struct hl_crypto *c, const char *handle,
     struct hl_identity_info *out)
 {

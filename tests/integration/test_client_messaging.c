@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,7 +311,8 @@ assert_escalated(struct hl_test_client *a, struct hl_test_client *c,
 {
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
-	hl_test_assert_str(m, "state", "overdue");
+	/* Overdue, and no longer only that: it went on to the alternate. */
+	hl_test_assert_str(m, "state", "escalated");
 	assert_true(hl_test_json_time(m, "times.overdue") >=
 	    hl_test_json_time(m, "ack_by"));
 	hl_test_assert_str(m, "escalated_to", "esc.c");
@@ -395,6 +397,32 @@ test_overdue_escalate_from_config(void **state)
 	hl_test_expect(&r, 0);
 	hl_test_run_free(&r);
 	assert_escalated(a, c, id);
+
+	/* The alternate answers: the original shows it, still escalated. */
+	json_t *m = hl_test_client_message(a, id);
+	assert_non_null(m);
+	char eid[33];
+	snprintf(eid, sizeof eid, "%s", hl_test_json_str(m, "escalated_id"));
+	json_decref(m);
+	hl_test_client_run(c, &r, "ack", eid, "--response", "will-comply",
+	    "on it", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	m = hl_test_client_await(a, eid, "acknowledged", TRIES, AWAIT_MS);
+	assert_non_null(m);
+	json_decref(m);
+	m = hl_test_client_message(a, id);
+	assert_non_null(m);
+	hl_test_assert_str(m, "state", "escalated");
+	const char *reason = hl_test_json_str(m, "reason");
+	assert_non_null(reason);
+	assert_non_null(strstr(reason, "esc.c acknowledged: will-comply - on it"));
+	json_decref(m);
+	hl_test_client_run(a, &r, "status", id, NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "escalated"));
+	assert_non_null(strstr(r.out, "will-comply"));
+	hl_test_run_free(&r);
 }
 
 /* Overdue first seen without escalation (a plain sync), escalated by a
@@ -452,6 +480,16 @@ test_directory_alternate_needs_verification(void **state)
 	hl_test_assert_str(ev, "id", id);
 	assert_non_null(strstr(hl_test_json_str(ev, "text"), "not verified"));
 	json_decref(lines);
+	/* Said once for the message, not again at every sync. */
+	for (int i = 0; i < 2; i++) {
+		hl_test_client_run(a, &r, "--json", "sync", NULL);
+		hl_test_expect(&r, 0);
+		lines = hl_test_run_json(&r);
+		hl_test_run_free(&r);
+		assert_non_null(lines);
+		assert_null(hl_test_json_find(lines, "event", "not_escalated"));
+		json_decref(lines);
+	}
 	json_t *m = hl_test_client_message(a, id);
 	assert_non_null(m);
 	hl_test_assert_str(m, "state", "overdue");
@@ -548,29 +586,29 @@ test_unknown_recipient(void **state)
 	struct hl_test_world *w = *state;
 	struct hl_test_client *a = hl_test_client_of(w, "ur.a");
 	struct hl_test_run r;
+	/* The relay answers: refused before anything is queued (7). */
 	hl_test_client_run(a, &r, "--json", "send", "nobody.here", "hello?", NULL);
-	assert_true(r.exit_code == 13 || r.exit_code == 5);
-	assert_non_null(strstr(r.out, "nobody.here"));
-	json_t *m = hl_test_only_line(&r);
-	hl_test_run_free(&r);
-	hl_test_assert_str(m, "state", "failed");
-	const char *reason = hl_test_json_str(m, "reason");
-	assert_non_null(reason);
-	assert_non_null(strstr(reason, "unknown recipient"));
-	json_decref(m);
-
-	/* Waiting for it ends at once: it failed (13). */
-	hl_test_client_run(a, &r, "--json", "send", "nobody.here", "--wait-for",
-	    "ack", "--timeout", "60s", "hello again?", NULL);
-	hl_test_expect(&r, 13);
-	assert_non_null(strstr(r.out, "unknown recipient"));
+	hl_test_expect(&r, 7);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "nobody.here"));
+	assert_non_null(strstr(r.err, "unknown_recipient"));
 	hl_test_run_free(&r);
 
-	/* Human output names the reason too. */
+	/* Queued while the relay is away, it fails once the relay says so,
+	 * and waiting for it ends at once (13). */
+	assert_int_equal(hl_test_relay_stop(&w->relay, SIGTERM, NULL), 0);
 	hl_test_client_run(a, &r, "send", "nobody.else", "hello?", NULL);
-	assert_true(r.exit_code == 13 || r.exit_code == 5);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	assert_int_equal(hl_test_relay_restart(&w->relay), 0);
+	hl_test_client_run(a, &r, "sync", NULL);
 	assert_non_null(strstr(r.out, "unknown recipient"));
 	hl_test_run_free(&r);
+	json_t *o = hl_test_client_overview(a);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "outbound"), "failed")), 1);
+	json_decref(o);
 }
 
 int

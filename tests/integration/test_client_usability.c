@@ -608,6 +608,120 @@ test_directory_offline(void **state)
 	hl_test_run_free(&r);
 }
 
+/* --- item: typos caught early, and discard --- */
+
+static void
+test_typos_and_discard(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "ty.a");
+	hl_test_client_of(w, "ty.fi.ncsc");
+	hl_test_client_of(w, "ty.fi.cert");
+	struct hl_test_run r;
+	char id[33];
+
+	hl_test_client_run(a, &r, "send", "ty.fi.ncs", "hello", NULL);
+	hl_test_expect(&r, 7);
+	assert_non_null(strstr(r.err, "did you mean ty.fi.ncsc"));
+	assert_non_null(strstr(r.err, "nothing was queued"));
+	hl_test_run_free(&r);
+	assert_int_equal(outbound_total(a), 0);
+	/* The right handle goes. */
+	assert_int_equal(hl_test_client_send(a, id, "ty.fi.ncsc", "hello", NULL), 0);
+	assert_int_equal(outbound_total(a), 1);
+
+	/* A message that failed for good: queued while the relay was away,
+	 * refused by it later. */
+	assert_int_equal(hl_test_relay_stop(&w->relay, SIGTERM, NULL), 0);
+	assert_int_equal(hl_test_client_send(a, id, "ty.nobody", "lost", NULL), 0);
+	assert_int_equal(hl_test_relay_restart(&w->relay), 0);
+	hl_test_client_run(a, &r, "sync", NULL);
+	hl_test_run_free(&r);
+	json_t *m = hl_test_client_message(a, id);
+	assert_non_null(m);
+	hl_test_assert_str(m, "state", "failed");
+	json_decref(m);
+	json_t *o = hl_test_client_overview(a);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "outbound"), "failed")), 1);
+	json_decref(o);
+
+	/* Only a failed or expired message can be discarded. */
+	char sent_id[33];
+	assert_int_equal(hl_test_client_send(a, sent_id, "ty.fi.cert", "kept",
+	    NULL), 0);
+	hl_test_client_run(a, &r, "discard", sent_id, NULL);
+	hl_test_expect(&r, 1);
+	hl_test_run_free(&r);
+	hl_test_client_run(a, &r, "--json", "discard", id, NULL);
+	hl_test_expect(&r, 0);
+	assert_typed_lines(&r);
+	hl_test_run_free(&r);
+	o = hl_test_client_overview(a);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "outbound"), "failed")), 0);
+	json_decref(o);
+	hl_test_client_run(a, &r, "status", id, NULL);
+	hl_test_expect(&r, 7);
+	hl_test_run_free(&r);
+	assert_int_equal(outbound_total(a), 2);
+}
+
+/* --- item: verify before any conversation --- */
+
+/* The 60 digits of verify's safety number, or "" (out: 61 bytes). */
+static void
+safety_of(struct hl_test_client *c, const char *handle, char *out,
+    const char *want_trust)
+{
+	struct hl_test_run r;
+	hl_test_client_run(c, &r, "--json", "verify", handle, NULL);
+	hl_test_expect(&r, 0);
+	json_t *o = hl_test_only_line(&r);
+	hl_test_run_free(&r);
+	hl_test_assert_str(o, "trust", want_trust);
+	const char *sn = hl_test_json_str(o, "safety_number");
+	assert_non_null(sn);
+	assert_int_equal(strlen(sn), 60);
+	snprintf(out, 61, "%s", sn);
+	json_decref(o);
+}
+
+static void
+test_verify_before_conversation(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "vb.a");
+	struct hl_test_client *b = hl_test_client_of(w, "vb.b");
+	struct hl_test_run r;
+	char sa[61], sb[61], id[33];
+
+	/* No message yet: the key comes from the directory. */
+	safety_of(a, "vb.b", sa, "unverified");
+	safety_of(b, "vb.a", sb, "unverified");
+	assert_string_equal(sa, sb);
+	hl_test_client_run(a, &r, "verify", "--confirm", "vb.b", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "verified"));
+	hl_test_run_free(&r);
+	safety_of(a, "vb.b", sa, "verified");
+	assert_string_equal(sa, sb);
+
+	/* The conversation then starts under that very key. */
+	assert_int_equal(hl_test_client_send(a, id, "vb.b", "after verify", NULL),
+	    0);
+	json_t *m = hl_test_client_await(b, id, "new", 30, WAIT_MS);
+	assert_non_null(m);
+	json_decref(m);
+	safety_of(a, "vb.b", sa, "verified");
+	assert_string_equal(sa, sb);
+
+	/* A handle the directory does not have: not found. */
+	hl_test_client_run(a, &r, "verify", "vb.nobody", NULL);
+	hl_test_expect(&r, 7);
+	hl_test_run_free(&r);
+}
+
 int
 main(void)
 {
@@ -625,6 +739,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_json_all_the_way,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_directory_offline,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_typos_and_discard,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_verify_before_conversation,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
