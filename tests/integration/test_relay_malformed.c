@@ -423,6 +423,17 @@ test_raw_requests(void **state)
 	status = hl_test_raw(relay.port, junk, strlen(junk), reply, sizeof reply,
 	    10000);
 	assert_true(status == 400 || status == 0);
+	/* Control bytes sent raw in a path or query, as libcurl would not. */
+	static const char *const raw_ctl[] = {
+		"GET /v1/health\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /v1/health\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /v1/directory?q=a\x1b[2J HTTP/1.1\r\nHost: x\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof raw_ctl / sizeof raw_ctl[0]; i++) {
+		assert_int_equal(hl_test_raw(relay.port, raw_ctl[i],
+		    strlen(raw_ctl[i]), reply, sizeof reply, 10000), 400);
+		assert_non_null(strstr(reply, "bad_request"));
+	}
 	/* Invalid UTF-8 inside a JSON string. */
 	const char *bad_utf8 = "POST /v1/accounts HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: 15\r\n\r\n{\"handle\":\"\xff\xfe\"}";
