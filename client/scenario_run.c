@@ -131,6 +131,9 @@ fail(struct runner *r, const char *fmt, ...)
 {
 	char why[2048];
 	va_list ap;
+	/* Stopping (a signal, or nobody reading) is not this step's fault. */
+	if (stop_flag)
+		return 130;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
@@ -227,15 +230,26 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 
 /* --- processes --- */
 
+/* Waits, watching standard output: a pipe whose reader went away shows
+ * POLLERR, and then nobody is left to tell, so the run stops. */
 static int
 sleep_ms(int64_t ms)
 {
 	int64_t end = hl_mono_ms() + ms;
+	int watch = 1;
 	while (!stop_flag) {
 		int64_t left = end - hl_mono_ms();
 		if (left <= 0)
 			return 0;
-		poll(NULL, 0, (int)(left > 100 ? 100 : left));
+		struct pollfd out = { .fd = STDOUT_FILENO, .events = 0 };
+		int timeout = (int)(left > 100 ? 100 : left);
+		int n = poll(watch ? &out : NULL, watch ? 1 : 0, timeout);
+		if (n > 0 && (out.revents & POLLNVAL))
+			watch = 0;
+		else if (n > 0 && (out.revents & (POLLERR | POLLHUP)))
+			stop_flag = 1;
+		else if (n > 0)
+			poll(NULL, 0, timeout);
 	}
 	return -1;
 }
@@ -1104,6 +1118,8 @@ hl_scenario_run(const struct hl_scenario *s, const struct hl_scenario_opts *o)
 	/* The relay is there from the start unless the scenario starts it. */
 	if (s->n > 0 && s->steps[0].kind != HL_STEP_RELAY)
 		rc = relay_start(&r);
+	if (stop_flag)
+		rc = 130;
 	for (size_t i = 0; rc == 0 && i < s->n; i++) {
 		r.step = &s->steps[i];
 		echo(&r, "%s:%d  %s", o->file, r.step->line, r.step->src);
