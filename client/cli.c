@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 const struct hl_command hl_commands[] = {
 	{ "init", "[--kdf moderate|sensitive|interactive]",
@@ -251,12 +252,34 @@ hl_cli_exit_for(int code)
 	}
 }
 
+/* The open profile's folder: a database error there on a full disk is
+ * said as such (SQLite's own "disk is full" is lost by the time the error
+ * reaches a command: the rollback after it clears it). */
+static char open_home[600];
+
+#define DISK_LOW_BYTES (1024 * 1024)
+
+static int
+disk_low(const char *dir)
+{
+	struct statvfs v;
+	return statvfs(dir, &v) == 0 &&
+	    (unsigned long long)v.f_bavail * v.f_frsize < DISK_LOW_BYTES;
+}
+
 int
 hl_cli_fail(int code, const char *what, const char *cause)
 {
 	/* A cause can quote the relay or a file: shown sanitized. */
 	struct hl_san_pool sp = { 0 };
 	int exitc = hl_cli_exit_for(code);
+	char full[sizeof open_home + 128];
+	if (code == HL_EDB && open_home[0] != '\0' && disk_low(open_home)) {
+		snprintf(full, sizeof full, "the disk holding the profile (%s) is "
+		    "full: free some space and try again; what was stored before "
+		    "is kept", open_home);
+		cause = full;
+	}
 	hl_cli_error(exitc, NULL, "%s: %s", what, hl_san(&sp,
 	    cause != NULL && *cause ? cause : hl_strerror(code), HL_SANITIZE_ONELINE));
 	hl_san_free(&sp);
@@ -332,6 +355,7 @@ hl_cli_open(struct hl_cli *cli)
 	    &len, cause);
 	if (rc != 0)
 		return hl_cli_fail(rc, "passphrase", cause);
+	snprintf(open_home, sizeof open_home, "%s", cli->home);
 	rc = hl_crypto_open(cli->db_path, pass, len, &cli->crypto, cause);
 	hl_passphrase_free(pass);
 	if (rc != 0)

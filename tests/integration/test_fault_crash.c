@@ -26,6 +26,7 @@ static struct hl_test_relay relay;
 static struct hl_test_client clients[MAX_CLIENTS];
 static struct hl_test_engine eng[MAX_CLIENTS];
 static size_t nclients;
+static char fast[HL_TEST_DIR];
 static long nmessages, relay_kills, client_kills;
 
 static int
@@ -34,21 +35,35 @@ group_setup(void **state)
 	(void)state;
 	hl_fault_seed("fault_crash");
 	int lng = hl_fault_long();
-	nclients = lng ? 20 : 5;
-	nmessages = lng ? 10000 : 250;
-	relay_kills = lng ? 25 : 5;
-	client_kills = lng ? 40 : 8;
-	if (hl_test_relay_new(&relay) != 0)
+	nclients = (size_t)hl_fault_param("HL_FAULT_CLIENTS", lng ? 20 : 5, 2,
+	    MAX_CLIENTS);
+	nmessages = hl_fault_param("HL_FAULT_MESSAGES", lng ? 10000 : 250, 1,
+	    1000000);
+	relay_kills = hl_fault_param("HL_FAULT_KILLS", lng ? 25 : 5, 1, 1000);
+	client_kills = hl_fault_param("HL_FAULT_CLIENT_KILLS", lng ? 40 : 8, 0,
+	    1000);
+	if (hl_test_relay_new(&relay) != 0 || hl_fault_fast_dir(fast, sizeof fast) != 0)
+		return -1;
+	char url[HL_TEST_DIR + 32];
+	snprintf(url, sizeof url, "sqlite:%s/relay.db", fast);
+	hl_test_relay_set(&relay, "store", "url", url);
+	static const char *const init[] = { "init", NULL };
+	if (hl_test_relay_write_config(&relay) != 0 ||
+	    hl_test_relay_cmd(&relay, NULL, 0, NULL, 0, init) != 0)
 		return -1;
 	/* Many clients from one address, and bursts after every restart. */
 	hl_test_relay_set(&relay, "limits", "rate_per_minute", "100000");
+	/* A bundle answer lost in a kill is taken again: more than the
+	 * default 20 an hour between 20 contacts. */
+	hl_test_relay_set(&relay, "limits", "bundle_rate_per_hour", "100000");
 	if (hl_test_relay_start(&relay) != 0)
 		return -1;
 	for (size_t i = 0; i < nclients; i++) {
 		char h[32];
 		snprintf(h, sizeof h, "crash%02zu.test", i);
 		if (hl_test_client_new(&clients[i]) != 0 ||
-		    hl_test_client_register(&clients[i], &relay, h, NULL) != 0)
+		    hl_test_client_register(&clients[i], &relay, h, NULL) != 0 ||
+		    hl_fault_move_home(&clients[i], fast) != 0)
 			return -1;
 	}
 	return 0;
@@ -67,6 +82,7 @@ group_teardown(void **state)
 }
 
 static long queued;
+static long long t_start;
 
 static void
 queue_some(long count)
@@ -106,12 +122,15 @@ relay_kill_phase(void)
 	long long deadline = hl_test_now_ms() + (hl_fault_long() ? 1800000 : 300000);
 	while (kills < relay_kills && hl_test_now_ms() < deadline) {
 		queue_some(share);
-		hl_test_engines_pump(eng, nclients, 200 + (int)hl_fault_rand(2500), 400);
+		hl_test_engines_pump(eng, nclients, hl_fault_long() ?
+		    2000 + (int)hl_fault_rand(6000) : 200 + (int)hl_fault_rand(2500), 400);
 		assert_int_equal(hl_test_relay_stop(&relay, SIGKILL, NULL), 0);
 		kills++;
 		/* Clients meet a closed port for a moment. */
 		hl_test_engines_pump(eng, nclients, (int)hl_fault_rand(600), 400);
 		assert_int_equal(hl_test_relay_restart(&relay), 0);
+		fprintf(stderr, "fault_crash: relay kill %ld/%ld, %ld queued, %lld s\n",
+		    kills, relay_kills, queued, (hl_test_now_ms() - t_start) / 1000);
 	}
 	queue_some(nmessages);
 	return kills;
@@ -162,6 +181,7 @@ test_crash_consistency(void **state)
 {
 	(void)state;
 	long long t0 = hl_test_now_ms();
+	t_start = t0;
 	open_all();
 	long rk = relay_kill_phase();
 	close_all();

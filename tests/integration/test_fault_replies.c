@@ -24,6 +24,7 @@ static struct hl_test_proxy *proxy;
 static struct hl_test_client clients[MAX_CLIENTS];
 static struct hl_test_engine eng[MAX_CLIENTS];
 static size_t nclients;
+static char fast[HL_TEST_DIR];
 static long nmessages;
 
 static int
@@ -33,9 +34,18 @@ group_setup(void **state)
 	hl_fault_seed("fault_replies");
 	nclients = hl_fault_long() ? 8 : 4;
 	nmessages = hl_fault_long() ? 2000 : 200;
-	if (hl_test_relay_new(&relay) != 0)
+	if (hl_test_relay_new(&relay) != 0 || hl_fault_fast_dir(fast, sizeof fast) != 0)
+		return -1;
+	char url[HL_TEST_DIR + 32];
+	snprintf(url, sizeof url, "sqlite:%s/relay.db", fast);
+	hl_test_relay_set(&relay, "store", "url", url);
+	static const char *const init[] = { "init", NULL };
+	if (hl_test_relay_write_config(&relay) != 0 ||
+	    hl_test_relay_cmd(&relay, NULL, 0, NULL, 0, init) != 0)
 		return -1;
 	hl_test_relay_set(&relay, "limits", "rate_per_minute", "100000");
+	/* A cut bundle answer is taken again. */
+	hl_test_relay_set(&relay, "limits", "bundle_rate_per_hour", "100000");
 	if (hl_test_relay_start(&relay) != 0 ||
 	    hl_test_proxy_start(relay.port, &proxy) != 0)
 		return -1;
@@ -48,6 +58,7 @@ group_setup(void **state)
 		snprintf(h, sizeof h, "reply%02zu.test", i);
 		if (hl_test_client_new(&clients[i]) != 0 ||
 		    hl_test_client_register(&clients[i], &via, h, NULL) != 0 ||
+		    hl_fault_move_home(&clients[i], fast) != 0 ||
 		    hl_test_engine_open(&eng[i], &clients[i]) != 0)
 			return -1;
 	}

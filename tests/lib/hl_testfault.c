@@ -10,17 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POLL_MAX 256
 
 static uint64_t rng_state;
+static char fast_dirs[4][HL_TEST_DIR];
+static int nfast;
 
 int
 hl_fault_long(void)
 {
 	const char *v = getenv("HL_FAULTS_LONG");
 	return v != NULL && strcmp(v, "1") == 0;
+}
+
+long
+hl_fault_param(const char *name, long dflt, long lo, long hi)
+{
+	const char *v = getenv(name);
+	if (v == NULL || *v == '\0')
+		return dflt;
+	char *end;
+	long n = strtol(v, &end, 10);
+	return (*end == '\0' && n >= lo && n <= hi) ? n : dflt;
 }
 
 void
@@ -50,6 +65,47 @@ hl_fault_rand(uint32_t n)
 	rng_state ^= rng_state >> 27;
 	uint64_t r = rng_state * 2685821657736338717ull;
 	return n == 0 ? 0 : (uint32_t)((r >> 32) % n);
+}
+
+static void
+remove_fast(void)
+{
+	for (int i = 0; i < nfast; i++)
+		hl_test_rmtree(fast_dirs[i]);
+	nfast = 0;
+}
+
+int
+hl_fault_fast_dir(char *out, size_t len)
+{
+	struct stat st;
+	if (nfast == (int)(sizeof fast_dirs / sizeof fast_dirs[0]))
+		return -1;
+	const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(out, len, "%s/hl-fault.XXXXXX", base);
+	if (mkdtemp(out) == NULL)
+		return -1;
+	if (nfast == 0)
+		atexit(remove_fast);
+	snprintf(fast_dirs[nfast++], HL_TEST_DIR, "%s", out);
+	return 0;
+}
+
+int
+hl_fault_move_home(struct hl_test_client *c, const char *dir)
+{
+	static unsigned n;
+	char to[HL_TEST_PATH], old[HL_TEST_PATH + 8], cmd[3 * HL_TEST_PATH];
+	snprintf(to, sizeof to, "%s/home%u", dir, n++);
+	snprintf(old, sizeof old, "%s.old", c->home);
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", c->home, to);
+	if (system(cmd) != 0 || rename(c->home, old) != 0 ||
+	    symlink(to, c->home) != 0) {
+		fprintf(stderr, "moving %s to %s failed\n", c->home, to);
+		return -1;
+	}
+	return hl_test_rmtree(old);
 }
 
 void
@@ -307,7 +363,7 @@ hl_fault_tally(struct hl_test_engine *v, size_t n, struct hl_fault_tally *t)
 int
 hl_fault_drain(struct hl_test_engine *v, size_t n, long long deadline_ms)
 {
-	long long next_due = 0;
+	long long next_due = 0, next_tally = 0, t0 = hl_test_now_ms();
 	while (hl_test_now_ms() < deadline_ms) {
 		if (hl_test_now_ms() >= next_due) {
 			for (size_t i = 0; i < n; i++)
@@ -315,9 +371,17 @@ hl_fault_drain(struct hl_test_engine *v, size_t n, long long deadline_ms)
 			next_due = hl_test_now_ms() + 5000;
 		}
 		hl_test_engines_pump(v, n, 1000, 300);
+		/* A tally opens every message: not every second of a long run. */
+		if (hl_test_now_ms() < next_tally)
+			continue;
 		struct hl_fault_tally t;
 		if (hl_fault_tally(v, n, &t) == 0 && t.delivered == t.outbound)
 			return 0;
+		next_tally = hl_test_now_ms() + (t.outbound > 2000 ? 10000 : 1000);
+		if (t.outbound > 2000)
+			fprintf(stderr, "drain: %ld of %ld delivered, %ld queued, "
+			    "%lld s\n", t.delivered, t.outbound, t.below_sent,
+			    (hl_test_now_ms() - t0) / 1000);
 	}
 	return -1;
 }

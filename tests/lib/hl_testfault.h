@@ -24,6 +24,10 @@
 /* 1 when HL_FAULTS_LONG=1. */
 int hl_fault_long(void);
 
+/* An integer from the environment variable name within [lo, hi], else
+ * dflt: to size a run by hand. */
+long hl_fault_param(const char *name, long dflt, long lo, long hi);
+
 /* Seeds the random source once (HL_FAULT_SEED, else the clock) and prints
  * the seed with the test's name. */
 void hl_fault_seed(const char *name);
@@ -35,6 +39,17 @@ uint32_t hl_fault_rand(uint32_t n);
  * space). */
 void hl_fault_summary(const char *name, long cycles, long accepted,
     long delivered, long lost, long duplicates, const char *extra);
+
+/* A folder on a memory file system (/dev/shm) when there is one, else
+ * under /tmp, for data whose fsync() does not matter to the test (a
+ * SIGKILL keeps the page cache; power loss is test_fault_power's): many
+ * engines in one thread are otherwise bound by the disk's fsyncs. Removed
+ * at exit. 0 or -1. */
+int hl_fault_fast_dir(char *out, size_t len);
+
+/* Moves c's profile into a new folder under dir (its old path becomes a
+ * symbolic link there). Call while no command of c runs. 0 or -1. */
+int hl_fault_move_home(struct hl_test_client *c, const char *dir);
 
 /* --- real client engines, in this process --- */
 
