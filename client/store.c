@@ -37,6 +37,12 @@ static const char client_schema[] =
     "CREATE INDEX IF NOT EXISTS messages_by_state ON " T_MESSAGES " (dir, state, next_try);"
     "CREATE INDEX IF NOT EXISTS messages_by_peer ON " T_MESSAGES " (peer_idx, dir, state);"
     "CREATE INDEX IF NOT EXISTS messages_by_peer_row ON " T_MESSAGES " (peer_idx, rowid);"
+    /* Covering indexes for the counts of a big history: the rows hold
+     * sealed blobs, and a count must not read them. */
+    "CREATE INDEX IF NOT EXISTS messages_tally ON " T_MESSAGES
+    " (peer_idx, dir, state, kind, needs_ack);"
+    "CREATE INDEX IF NOT EXISTS messages_by_state_kind ON " T_MESSAGES
+    " (dir, state, kind, needs_ack);"
     "CREATE TABLE IF NOT EXISTS events (msg INTEGER NOT NULL, state INTEGER NOT NULL,"
     " at INTEGER NOT NULL, PRIMARY KEY (msg, state));"
     "CREATE TABLE IF NOT EXISTS " T_CONV " (peer_idx BLOB PRIMARY KEY,"
@@ -930,7 +936,8 @@ hl_store_conversations(struct hl_crypto *c,
 	    "  AND m.dir = 1 AND m.needs_ack = 1 AND m.state != 3),"
 	    " (SELECT count(*) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx"
 	    "  AND m.dir = 0 AND m.state = 4),"
-	    " (SELECT max(created) FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx)"
+	    " (SELECT created FROM " T_MESSAGES " WHERE rowid = (SELECT max(rowid)"
+	    "  FROM " T_MESSAGES " m WHERE m.peer_idx = c.peer_idx))"
 	    " FROM " T_CONV " c", &st);
 	if (rc != 0)
 		return rc;

@@ -340,8 +340,11 @@ hl_tui_refresh(struct hl_tui *t)
 	hl_store_msg_each(t->cli->crypto, &q, take_await, t);
 	hl_store_msg_counts(t->cli->crypto, HL_OUT, t->counts_out);
 	hl_store_msg_counts(t->cli->crypto, HL_IN, t->counts_in);
-	load_conversation(t);
 	load_contacts(t);
+	/* Nothing open yet: the contact that waits first (the pane's order). */
+	if (t->peer[0] == '\0' && t->ncontacts > 0)
+		snprintf(t->peer, sizeof t->peer, "%s", t->contacts[0].handle);
+	load_conversation(t);
 	if (t->help && t->drill[0])
 		hl_tui_drill_show(t);
 	t->dirty = 0;
@@ -384,8 +387,6 @@ on_event(const struct hl_event *ev, void *arg)
 	case HL_EV_RECEIVED:
 		if (k == HL_NOTIFY_URGENT || k == HL_NOTIFY_FLASH)
 			t->next_bell_mono = 0;   /* ring now */
-		if (t->peer[0] == '\0' && ev->msg != NULL)
-			snprintf(t->peer, sizeof t->peer, "%s", ev->msg->peer);
 		break;
 	case HL_EV_RELAY:
 		if (!ev->n) {
@@ -519,57 +520,9 @@ loop(struct hl_tui *t)
 	return 0;
 }
 
-int
-hl_tui_run(struct hl_cli *cli)
+static void
+tui_free(struct hl_tui *t)
 {
-	char cause[HL_CAUSE_MAX] = "";
-	int rc = hl_cli_open(cli);
-	if (rc != 0)
-		return rc;
-	struct hl_tui *t = calloc(1, sizeof *t);
-	if (t == NULL)
-		return hl_cli_fail(HL_ENOMEM, "tui", NULL);
-	t->items = calloc(TUI_ITEMS_MAX, sizeof *t->items);
-	if (t->items == NULL) {
-		free(t);
-		return hl_cli_fail(HL_ENOMEM, "tui", NULL);
-	}
-	t->cli = cli;
-	t->sel = -1;
-	t->sel_contact = -1;
-	t->relay = -1;
-	t->retry_ms = 1000;
-	hl_tui_edit_init(&t->edit);
-	if (hl_store_account_get(cli->crypto, &t->acct) != 1) {
-		rc = hl_cli_fail(HL_ESTATE, "tui", "not registered: run 'hotline "
-		    "register' first");
-		goto out;
-	}
-	struct hl_engine_opts eo;
-	hl_cli_engine_opts(cli, &eo);
-	eo.on_event = on_event;
-	eo.arg = t;
-	rc = hl_engine_new(&eo, &t->e, cause);
-	if (rc != 0) {
-		rc = hl_cli_fail(rc, "tui", cause);
-		goto out;
-	}
-	const char *cs = nl_langinfo(CODESET);
-	t->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
-	if (hl_tui_draw_start(t) != 0) {
-		rc = hl_cli_fail(HL_EIO, "tui", "cannot use this terminal "
-		    "(is TERM set?)");
-		goto out;
-	}
-	hl_tui_note(t, "hotline: /help for commands, Tab between panes, "
-	    "/quit to leave");
-	hl_tui_refresh(t);
-	if (t->peer[0] == '\0' && t->ncontacts > 0)
-		hl_tui_open_peer(t, t->contacts[0].handle);
-	rc = loop(t);
-	hl_tui_draw_end();
-	rc = rc == 0 ? HL_EXIT_OK : hl_cli_fail(rc, "tui", NULL);
-out:
 	items_clear(t);
 	awaits_clear(t);
 	for (size_t i = 0; i < t->nnotes; i++)
@@ -585,7 +538,85 @@ out:
 	free(t->form.body);
 	free(t->items);
 	free(t);
+}
+
+int
+hl_tui_open(struct hl_cli *cli, FILE *in, FILE *out, struct hl_tui **tp,
+    char *cause)
+{
+	*tp = NULL;
+	struct hl_tui *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return hl_fail(cause, HL_ENOMEM, "out of memory");
+	t->items = calloc(TUI_ITEMS_MAX, sizeof *t->items);
+	if (t->items == NULL) {
+		free(t);
+		return hl_fail(cause, HL_ENOMEM, "out of memory");
+	}
+	t->cli = cli;
+	t->sel = -1;
+	t->sel_contact = -1;
+	t->relay = -1;
+	t->retry_ms = 1000;
+	hl_tui_edit_init(&t->edit);
+	if (hl_store_account_get(cli->crypto, &t->acct) != 1) {
+		tui_free(t);
+		return hl_fail(cause, HL_ESTATE, "not registered: run 'hotline "
+		    "register' first");
+	}
+	struct hl_engine_opts eo;
+	hl_cli_engine_opts(cli, &eo);
+	eo.on_event = on_event;
+	eo.arg = t;
+	int rc = hl_engine_new(&eo, &t->e, cause);
+	if (rc != 0) {
+		tui_free(t);
+		return rc;
+	}
+	const char *cs = nl_langinfo(CODESET);
+	t->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
+	if (hl_tui_draw_start(t, in, out) != 0) {
+		tui_free(t);
+		return hl_fail(cause, HL_EIO, "cannot use this terminal (is TERM "
+		    "set?)");
+	}
+	*tp = t;
+	return 0;
+}
+
+void
+hl_tui_first_frame(struct hl_tui *t)
+{
+	hl_tui_note(t, "hotline: /help for commands, Tab between panes, "
+	    "/quit to leave");
+	hl_tui_refresh(t);
+	hl_tui_draw(t);
+}
+
+void
+hl_tui_close(struct hl_tui *t)
+{
+	if (t == NULL)
+		return;
+	hl_tui_draw_end();
+	tui_free(t);
+}
+
+int
+hl_tui_run(struct hl_cli *cli)
+{
+	char cause[HL_CAUSE_MAX] = "";
+	struct hl_tui *t;
+	int rc = hl_cli_open(cli);
+	if (rc != 0)
+		return rc;
+	rc = hl_tui_open(cli, stdin, stdout, &t, cause);
+	if (rc != 0)
+		return hl_cli_fail(rc, "tui", cause);
+	hl_tui_first_frame(t);
+	rc = loop(t);
+	hl_tui_close(t);
 	/* Hooks still running are left to finish on their own; init reaps
 	 * them once we are gone. */
-	return rc;
+	return rc == 0 ? HL_EXIT_OK : hl_cli_fail(rc, "tui", NULL);
 }

@@ -47,11 +47,11 @@ emph_attr(enum hl_tui_emph e)
 }
 
 int
-hl_tui_draw_start(struct hl_tui *t)
+hl_tui_draw_start(struct hl_tui *t, FILE *in, FILE *out)
 {
 	if (getenv("ESCDELAY") == NULL)
 		set_escdelay(50);
-	if (newterm(NULL, stdout, stdin) == NULL)
+	if (newterm(NULL, out, in) == NULL)
 		return -1;
 	cbreak();
 	noecho();

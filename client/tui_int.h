@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "client/cli.h"
 #include "client/engine.h"
@@ -143,7 +144,7 @@ void hl_tui_complete(struct hl_tui *t);
 void hl_tui_key(struct hl_tui *t, int is_key, unsigned int ch);
 
 /* tui_draw.c */
-int hl_tui_draw_start(struct hl_tui *t);
+int hl_tui_draw_start(struct hl_tui *t, FILE *in, FILE *out);
 void hl_tui_draw(struct hl_tui *t);
 void hl_tui_bell(void);
 void hl_tui_draw_end(void);
