@@ -167,7 +167,11 @@ item_lines(struct hl_tui *t, size_t idx, int w, int64_t now, char *hdr,
 	attr_t a = emph_attr(hl_tui_msg_emph(&it->m, now));
 	if ((int)idx == t->sel)
 		a |= A_REVERSE;
-	out[n++] = (struct line){ hdr, strlen(hdr), 0, a };
+	/* The header wraps too: the deadline at its end must stay in view. */
+	int hw = w - 2 < 1 ? 1 : w - 2;
+	size_t hk = hl_tui_wrap(hdr, strlen(hdr), hw, sp, LINES_MAX);
+	for (size_t i = 0; i < hk && i < LINES_MAX && n < max; i++)
+		out[n++] = (struct line){ hdr + sp[i].off, sp[i].len, i ? 2 : 0, a };
 	if (it->m.dir == HL_IN && (t->peer_trust == 3 || it->m.key_changed) &&
 	    n < max) {
 		static const char changed[] = "!! KEY CHANGED for this contact: "
@@ -190,8 +194,16 @@ item_lines(struct hl_tui *t, size_t idx, int w, int64_t now, char *hdr,
 static void
 draw_info(struct hl_tui *t, const struct hl_tui_rect *r)
 {
-	for (int i = 0; i < r->h && (size_t)i < t->ninfo; i++)
-		puts0(r->y + i, r->x, r->w, t->info[i], i == 0 ? A_BOLD : 0, 0);
+	struct hl_tui_span sp[64];
+	int row = 0;
+	for (size_t i = 0; row < r->h && i < t->ninfo; i++) {
+		const char *s = t->info[i];
+		int w = r->w - 2 < 1 ? 1 : r->w - 2;
+		size_t k = hl_tui_wrap(s, strlen(s), w, sp, 64);
+		for (size_t j = 0; j < k && j < 64 && row < r->h; j++, row++)
+			put(r->y + row, r->x + (j ? 2 : 0), r->w - (j ? 2 : 0),
+			    s + sp[j].off, sp[j].len, i == 0 ? A_BOLD : 0, 0);
+	}
 }
 
 static void

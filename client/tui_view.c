@@ -254,6 +254,8 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 		snprintf(relay, sizeof relay, "relay ok");
 	} else if (s->relay < 0) {
 		snprintf(relay, sizeof relay, "relay: connecting");
+	} else if (s->retry_at_ms > 0 && s->retry_at_ms <= now_ms + 500) {
+		snprintf(relay, sizeof relay, "RELAY UNREACHABLE, retrying");
 	} else if (s->retry_at_ms > 0) {
 		hl_tui_duration(s->retry_at_ms > now_ms ? s->retry_at_ms - now_ms : 0,
 		    d, sizeof d);

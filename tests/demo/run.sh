@@ -148,3 +148,4 @@ say "a communication check among five national contacts (tests/drills/demo.drill
 echo "the check's HTML report: build/demo/drill-report.html"
 echo
 echo "demo complete"
+d="$B/demo/tui"; rm -rf "$d" && mkdir -p "$d" && cp -r "$dir/CERT-EE duty officer/." "$d/" && cp "$dir/CERT-EE duty officer.pass" "$d.pass" && printf '\nthe terminal interface on a copy of CERT-EE'"'"'s profile (the relay is stopped; the history stays):\n  HOTLINE_HOME=%s XDG_CONFIG_HOME=%s HOTLINE_PASSPHRASE_FILE=%s.pass %s/hotline\n' "$d" "$d" "$d" "$B"

@@ -259,6 +259,8 @@ contact_and_status(void **state)
 	hl_tui_status_line(&s, 1000, 80, out, sizeof out);
 	assert_non_null(strstr(out, "RELAY UNREACHABLE, retry 8s | 2 to ack"));
 	assert_true(hl_tui_width(out, strlen(out)) <= 80);
+	hl_tui_status_line(&s, 9000, 300, out, sizeof out);
+	assert_true(strncmp(out, "[ee.cert] RELAY UNREACHABLE, retrying |", 39) == 0);
 	s.relay = 1;
 	hl_tui_status_line(&s, 1000, 80, out, sizeof out);
 	assert_true(strncmp(out, "[ee.cert] relay ok | 2 to ack | fi.ncsc KEY", 43) == 0);
