@@ -160,7 +160,7 @@ hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 		{ "awaiting-ack", no_argument, NULL, 'a' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "from", required_argument, NULL, 'f' },
-		{ "held", no_argument, NULL, 'H' },
+		{ "held", no_argument, NULL, 1100 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int held = 0;
@@ -189,7 +189,7 @@ hl_cmd_inbox(struct hl_cli *cli, int argc, char **argv)
 				    "handle", optarg);
 			q.peer = optarg;
 			break;
-		case 'H':
+		case 1100:
 			held = 1;
 			break;
 		default:

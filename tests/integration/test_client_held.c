@@ -2,7 +2,9 @@
  * A message is never lost after its key is spent: a relay that renames a
  * message (its envelope id no longer the content's) gets it stored under
  * the content's own id, readable and flagged, and its receipt still
- * reaches the sender.
+ * reaches the sender; a content that decrypts but that this version cannot
+ * read (a newer one) is held with its decrypted text, which the officer
+ * can read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/store.h"
+#include "crypto/hl_encode.h"
+#include "crypto/hl_err.h"
+#include "crypto/hl_session.h"
+#include "tests/lib/hl_testapi.h"
 #include "tests/lib/hl_testassert.h"
 #include "tests/lib/hl_testclient.h"
 
@@ -89,11 +96,116 @@ test_renamed_id_is_readable_and_flagged(void **state)
 	json_decref(m);
 }
 
+/* As a newer client of a would: a version 2 content, padded, encrypted in
+ * a's real session with b and queued at the relay with a's token. */
+static void
+send_newer_content(struct hl_test_client *a, struct hl_test_world *w,
+    const char *to, char *id)
+{
+	char path[HL_TEST_PATH + 16], pass[256], cause[HL_CAUSE_MAX] = "";
+	struct hl_crypto *c = NULL;
+	struct hl_account acct;
+	assert_int_equal(hl_test_read_file(a->passfile, pass, sizeof pass), 0);
+	pass[strcspn(pass, "\n")] = '\0';
+	snprintf(path, sizeof path, "%s/hotline.db", a->home);
+	if (hl_crypto_open(path, pass, strlen(pass), &c, cause) != 0)
+		fail_msg("open %s: %s", path, cause);
+	assert_int_equal(hl_store_account_get(c, &acct), 1);
+	hl_test_api_id(id);
+	char json[512];
+	int n = snprintf(json, sizeof json, "{\"v\":2,\"id\":\"%s\",\"kind\":"
+	    "\"text\",\"from\":\"%s\",\"sent\":%lld,\"prio\":\"routine\","
+	    "\"seq\":2,\"body\":\"written by a newer client\"}", id, acct.handle,
+	    hl_test_wall_ms());
+	uint8_t padded[512];
+	memset(padded, 0, sizeof padded);
+	memcpy(padded, json, (size_t)n);
+	padded[n] = 0x80;
+	size_t plen = ((size_t)n / 256 + 1) * 256;
+	struct hl_ciphertext ct;
+	assert_int_equal(hl_crypto_begin(c), 0);
+	if (hl_session_encrypt(c, to, padded, plen, &ct, cause) != 0)
+		fail_msg("encrypt: %s", cause);
+	assert_int_equal(hl_crypto_commit(c), 0);
+	char *b64 = hl_b64_encode(ct.data, ct.len);
+	assert_non_null(b64);
+	char body[4096];
+	snprintf(body, sizeof body, "{\"to\":\"%s\",\"id\":\"%s\",\"type\":%d,"
+	    "\"body\":\"%s\"}", to, id, ct.type, b64);
+	free(b64);
+	hl_ciphertext_free(&ct);
+	struct hl_test_http res;
+	assert_int_equal(hl_test_api(&w->relay, "POST", "/v1/messages", body,
+	    acct.token, &res), 0);
+	assert_int_equal(res.status, 202);
+	hl_test_http_free(&res);
+	hl_crypto_close(c);
+}
+
+static void
+test_unreadable_content_kept_readable(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "hd.a");
+	struct hl_test_client *b = hl_test_client_of(w, "hd.b");
+	struct hl_test_run r;
+	char first[33], newer[33];
+
+	assert_int_equal(hl_test_client_send(a, first, "hd.b", "a first message",
+	    NULL), 0);
+	json_t *m = hl_test_client_await(b, first, "new", TRIES, AWAIT_MS);
+	assert_non_null(m);
+	json_decref(m);
+	send_newer_content(a, w, "hd.b", newer);
+
+	/* Held, said so, and not a received message. */
+	hl_test_client_run(b, &r, "--json", "sync", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	assert_non_null(lines);
+	m = hl_test_json_find(lines, "event", "held");
+	if (m == NULL)
+		hl_test_run_print(&r);
+	hl_test_run_free(&r);
+	assert_non_null(m);
+	assert_non_null(strstr(hl_test_json_str(m, "text"), "inbox --held"));
+	json_decref(lines);
+	assert_null(hl_test_client_message(b, newer));
+
+	/* Readable: its key is spent, the held row has the text. */
+	hl_test_client_run(b, &r, "--json", "inbox", "--held", NULL);
+	hl_test_expect(&r, 0);
+	lines = hl_test_run_json(&r);
+	assert_non_null(lines);
+	m = hl_test_json_find(lines, "type", "held");
+	if (m == NULL)
+		hl_test_run_print(&r);
+	hl_test_run_free(&r);
+	assert_non_null(m);
+	hl_test_assert_str(m, "from", "hd.a");
+	assert_true(json_is_true(json_object_get(m, "decrypted")));
+	assert_non_null(strstr(hl_test_json_str(m, "content"),
+	    "written by a newer client"));
+	json_decref(lines);
+	hl_test_client_run(b, &r, "inbox", "--held", NULL);
+	hl_test_expect(&r, 0);
+	assert_non_null(strstr(r.out, "the decrypted content"));
+	assert_non_null(strstr(r.out, "written by a newer client"));
+	hl_test_run_free(&r);
+	/* Kept across runs, and the summary still counts it. */
+	json_t *o = hl_test_client_overview(b);
+	assert_non_null(o);
+	assert_int_equal(json_array_size(json_object_get(o, "held")), 1);
+	json_decref(o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_renamed_id_is_readable_and_flagged,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_unreadable_content_kept_readable,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
