@@ -57,6 +57,20 @@ sh_run(struct hl_test_client *c, const char *cmd, char *out, char *err,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Writes an enrolment code to DIR/NAME for --code-file; path (at least
+ * HL_TEST_PATH + 32 bytes) gets its name. */
+static void
+code_file(struct hl_test_client *c, const char *name, const char *code,
+    char *path)
+{
+	snprintf(path, HL_TEST_PATH + 32, "%s/%s", c->dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", code);
+	fclose(f);
+	chmod(path, 0600);
+}
+
 /* Outbound messages of any state in the overview's counts. */
 static long long
 outbound_total(struct hl_test_client *c)
@@ -722,6 +736,237 @@ test_verify_before_conversation(void **state)
 	hl_test_run_free(&r);
 }
 
+/* --- item: the exit codes, as the manual pages document them --- */
+
+#define CODES_MAX 32
+
+/* The codes of a manual page's EXIT STATUS section: every number on its
+ * ".B" and ".BR" tag lines. Returns how many (at most CODES_MAX). */
+static size_t
+documented_codes(const char *page, int *codes)
+{
+	char path[HL_TEST_PATH * 2], line[512];
+	const char *build = getenv("HOTLINE_BUILD");
+	snprintf(path, sizeof path, "%s/../docs/%s", build ? build : ".", page);
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(path, sizeof path, "docs/%s", page);
+		f = fopen(path, "r");
+	}
+	assert_non_null(f);
+	size_t n = 0;
+	int in = 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, ".SH", 3) == 0) {
+			in = strstr(line, "EXIT STATUS") != NULL;
+			continue;
+		}
+		if (!in || (strncmp(line, ".B ", 3) != 0 &&
+		    strncmp(line, ".BR ", 4) != 0))
+			continue;
+		for (char *p = line + 3; *p; p++) {
+			if (*p < '0' || *p > '9' || (p[-1] >= '0' && p[-1] <= '9'))
+				continue;
+			if (n < CODES_MAX)
+				codes[n++] = atoi(p);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static int
+has_code(const int *codes, size_t n, int code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (codes[i] == code)
+			return 1;
+	return 0;
+}
+
+/* hotline-relay ARGS (no -c added): its exit code. */
+static int
+relay_exit(const char *const *args)
+{
+	char prog[HL_TEST_PATH];
+	const char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+	int status;
+	argv[n++] = hl_test_program("hotline-relay", prog, sizeof prog);
+	for (size_t i = 0; args[i] != NULL && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (hl_test_spawn(argv, NULL, NULL, &pid) != 0 ||
+	    hl_test_wait(pid, 30000, &status) != 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Every code hotline-relay(8) documents, provoked, and nothing else. */
+static void
+relay_codes(struct hl_test_relay *relay)
+{
+	int codes[CODES_MAX], seen[CODES_MAX];
+	size_t n = documented_codes("hotline-relay.8", codes), nseen = 0;
+	assert_true(n >= 4);
+	const char *ok[] = { "accounts", NULL };
+	const char *failed[] = { "revoke", "nobody.here", NULL };
+	const char *usage[] = { "frobnicate", NULL };
+	assert_int_equal(hl_test_relay_cmd(relay, NULL, 0, NULL, 0, ok), 0);
+	seen[nseen++] = 0;
+	assert_int_equal(hl_test_relay_cmd(relay, NULL, 0, NULL, 0, failed), 1);
+	seen[nseen++] = 1;
+	assert_int_equal(hl_test_relay_cmd(relay, NULL, 0, NULL, 0, usage), 2);
+	seen[nseen++] = 2;
+	const char *config[] = { "accounts", "-c", "/nonexistent/relay.ini", NULL };
+	assert_int_equal(relay_exit(config), 3);
+	seen[nseen++] = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (!has_code(seen, nseen, codes[i]))
+			fprintf(stderr, "hotline-relay(8) documents exit %d, not "
+			    "provoked here\n", codes[i]);
+		assert_true(has_code(seen, nseen, codes[i]));
+	}
+	for (size_t i = 0; i < nseen; i++)
+		assert_true(has_code(codes, n, seen[i]));
+}
+
+/* One run of hotline that must end with code; records it as seen. */
+static void
+expect_code(struct hl_test_client *c, int *seen, size_t *nseen, int code,
+    const char *const *args)
+{
+	struct hl_test_run r;
+	hl_test_client_runv(c, &r, args);
+	hl_test_expect(&r, code);
+	hl_test_run_free(&r);
+	seen[(*nseen)++] = code;
+}
+
+static void
+test_exit_codes_documented(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *a = hl_test_client_of(w, "ex.a");
+	struct hl_test_client *b = hl_test_client_of(w, "ex.b");
+	struct hl_test_client *c = hl_test_client_of(w, "ex.c");
+	hl_test_client_of(w, "ex.d");
+	struct hl_test_run r, bg;
+	int codes[CODES_MAX], seen[CODES_MAX];
+	size_t n = documented_codes("hotline.1", codes), nseen = 0;
+	char dirarg[HL_TEST_PATH], pf[HL_TEST_PATH + 16], code[128], url[64];
+	assert_true(n >= 10);
+
+	relay_codes(&w->relay);
+
+	const char *ok[] = { "status", NULL };
+	expect_code(a, seen, &nseen, 0, ok);
+	snprintf(dirarg, sizeof dirarg, "%s", a->dir);
+	const char *error[] = { "--config", dirarg, "status", NULL };
+	expect_code(a, seen, &nseen, 1, error);
+	const char *usage[] = { "frobnicate", NULL };
+	expect_code(a, seen, &nseen, 2, usage);
+	snprintf(pf, sizeof pf, "%s/wrong", a->dir);
+	FILE *f = fopen(pf, "w");
+	assert_non_null(f);
+	fputs("not the passphrase\n", f);
+	fclose(f);
+	chmod(pf, 0600);
+	const char *pass[] = { "--passphrase-file", pf, "status", NULL };
+	expect_code(a, seen, &nseen, 3, pass);
+	const char *notfound[] = { "status", "ffffffffffff", NULL };
+	expect_code(a, seen, &nseen, 7, notfound);
+
+	/* 5: a used enrolment code; 6: a relay that is not there. */
+	struct hl_test_client *x = hl_test_world_client(w, NULL, NULL);
+	struct hl_test_client *y = hl_test_world_client(w, NULL, NULL);
+	assert_non_null(x);
+	assert_non_null(y);
+	char cf[HL_TEST_PATH + 32], cfy[HL_TEST_PATH + 32];
+	assert_int_equal(hl_test_relay_invite(&w->relay, "ex.x", NULL, code), 0);
+	code_file(x, "code", code, cf);
+	code_file(y, "code", code, cfy);
+	const char *reg[] = { "register", "--relay", w->relay.url, "--handle",
+	    "ex.x", "--code-file", cf, "--name", "X", NULL };
+	const char *regy[] = { "register", "--relay", w->relay.url, "--handle",
+	    "ex.x", "--code-file", cfy, "--name", "X", NULL };
+	hl_test_client_runv(x, &r, reg);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	expect_code(y, seen, &nseen, 5, regy);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", hl_test_free_port());
+	const char *away[] = { "register", "--relay", url, "--handle", "ex.x",
+	    "--code-file", cfy, "--name", "Y", NULL };
+	expect_code(y, seen, &nseen, 6, away);
+
+	/* 4: a key that changed waits for trust; --confirm is refused. */
+	const char *verify[] = { "verify", "ex.b", NULL };
+	expect_code(a, seen, &nseen, 0, verify);
+	const char *revoke[] = { "revoke", "ex.b", NULL };
+	assert_int_equal(hl_test_relay_cmd(&w->relay, NULL, 0, NULL, 0, revoke), 0);
+	(void)b;
+	assert_non_null(hl_test_world_client(w, "ex.b", NULL));
+	const char *dir[] = { "directory", "ex.b", NULL };
+	expect_code(a, seen, &nseen, 0, dir);
+	const char *confirm[] = { "verify", "--confirm", "ex.b", NULL };
+	expect_code(a, seen, &nseen, 4, confirm);
+
+	/* 11: only the relay has it; 12: delivered, never acknowledged. */
+	const char *sent[] = { "send", "ex.d", "--wait-for", "delivered",
+	    "--timeout", "2s", "nobody reads this", NULL };
+	expect_code(a, seen, &nseen, 11, sent);
+	const char *delivered[] = { "send", "ex.c", "--wait-for", "ack",
+	    "--timeout", "20s", "read, never acknowledged", NULL };
+	assert_int_equal(hl_test_client_start(a, &bg, delivered), 0);
+	json_t *m = hl_test_client_await_body(c, "read, never acknowledged", 30,
+	    WAIT_MS);
+	assert_non_null(m);
+	json_decref(m);
+	hl_test_client_finish(a, &bg, 120000);
+	hl_test_expect(&bg, 12);
+	hl_test_run_free(&bg);
+	seen[nseen++] = 12;
+
+	/* 10: the relay is away, the message stays queued. */
+	assert_int_equal(hl_test_relay_stop(&w->relay, SIGTERM, NULL), 0);
+	const char *queued[] = { "send", "ex.c", "--wait-for", "relay",
+	    "--timeout", "2s", "while the relay is away", NULL };
+	expect_code(a, seen, &nseen, 10, queued);
+	/* 13 and 14 need a relay that refuses big messages for good and
+	 * keeps messages 2 s. */
+	hl_test_relay_set(&w->relay, "limits", "max_message_bytes", "1024");
+	hl_test_relay_set(&w->relay, "limits", "retention", "2s");
+	hl_test_relay_set(&w->relay, "limits", "purge_interval", "1s");
+	assert_int_equal(hl_test_relay_restart(&w->relay), 0);
+	char big[4001];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	const char *failed[] = { "send", "ex.c", "--wait-for", "relay",
+	    "--timeout", "60s", big, NULL };
+	expect_code(a, seen, &nseen, 13, failed);
+	const char *expired[] = { "send", "ex.d", "--wait-for", "delivered",
+	    "--timeout", "60s", "purged unread", NULL };
+	expect_code(a, seen, &nseen, 14, expired);
+
+	/* 130: interrupted while the text was read. */
+	const char *keys[] = { "C-c", NULL };
+	assert_int_equal(compose_in_pty(a, "ex.c", keys), 130);
+	seen[nseen++] = 130;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!has_code(seen, nseen, codes[i]))
+			fprintf(stderr, "hotline(1) documents exit %d, not provoked "
+			    "here\n", codes[i]);
+		assert_true(has_code(seen, nseen, codes[i]));
+	}
+	for (size_t i = 0; i < nseen; i++) {
+		if (!has_code(codes, n, seen[i]))
+			fprintf(stderr, "exit %d is not in hotline(1)\n", seen[i]);
+		assert_true(has_code(codes, n, seen[i]));
+	}
+}
+
 int
 main(void)
 {
@@ -743,6 +988,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_typos_and_discard,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_verify_before_conversation,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_exit_codes_documented,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
