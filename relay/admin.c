@@ -69,7 +69,9 @@ hl_relay_cmd_init(const struct hl_relay_cli *cli)
 	if (ex != HL_RELAY_EXIT_OK)
 		return ex;
 	hl_store_close(st);
-	printf("initialised %s\n", cfg.store_url);
+	char shown[sizeof cfg.store_url];
+	hl_store_url_shown(cfg.store_url, shown, sizeof shown);
+	printf("initialised %s\n", shown);
 	return HL_RELAY_EXIT_OK;
 }
 

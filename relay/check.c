@@ -9,6 +9,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 #include "relay/config.h"
+#include "relay/store.h"
 #include "relay/tls.h"
 
 #include <errno.h>
@@ -53,6 +54,8 @@ static void
 check_store(const struct hl_relay_config *cfg, struct problems *p)
 {
 	char dir[PATH_MAX];
+	if (strncmp(cfg->store_url, "sqlite:", 7) != 0)
+		return;         /* a database server's, not a folder here */
 	const char *path = cfg->store_url + strlen("sqlite:");
 	const char *slash = strrchr(path, '/');
 	if (slash == NULL)
@@ -106,8 +109,10 @@ hl_relay_cmd_check_config(const struct hl_relay_cli *cli)
 	check_store(&cfg, &p);
 	if (p.count > 0)
 		return HL_RELAY_EXIT_CONFIG;
+	char store[sizeof cfg.store_url];
+	hl_store_url_shown(cfg.store_url, store, sizeof store);
 	printf("%s: configuration ok: listen %s, %s%s%s, store %s\n", cfg.path,
 	    cfg.listen, use_tls ? "TLS" : "plain HTTP (loopback)",
-	    use_tls ? ", certificate valid until " : "", until, cfg.store_url);
+	    use_tls ? ", certificate valid until " : "", until, store);
 	return HL_RELAY_EXIT_OK;
 }

@@ -181,10 +181,13 @@ hl_relay_cmd_serve(const struct hl_relay_cli *cli)
 	}
 	char retention[32];
 	hl_duration_format(cfg.retention_ms, retention, sizeof retention);
+	char shown[sizeof cfg.store_url], store[HL_LOG_VALUE_MAX];
+	hl_store_url_shown(cfg.store_url, shown, sizeof shown);
+	hl_log_quote(shown, store);
 	hl_log(HL_LOG_INFO, "start",
 	    "version=%s pid=%ld listen=%s tls=%s threads=%u store=%s "
 	    "retention=%s metrics=%s", HL_RELAY_VERSION, (long)getpid(),
-	    cfg.listen, use_tls ? "on" : "off", cfg.threads, cfg.store_url,
+	    cfg.listen, use_tls ? "on" : "off", cfg.threads, store,
 	    retention, cfg.metrics_listen[0] != '\0' ? cfg.metrics_listen :
 	    cfg.metrics ? "on" : "off");
 	notify("READY=1");

@@ -2,7 +2,9 @@
 
 #include "crypto/hl_err.h"
 
+#include <libpq-fe.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +65,33 @@ hl_store_envelope_digest(struct hl_store_envelope *env)
 	crypto_hash_sha256_update(&h, &type, 1);
 	crypto_hash_sha256_update(&h, env->body, env->body_len);
 	crypto_hash_sha256_final(&h, env->digest);
+}
+
+void
+hl_store_url_shown(const char *url, char *out, size_t n)
+{
+	if (strncmp(url, "postgresql:", 11) != 0) {
+		snprintf(out, n, "%s", url);
+		return;
+	}
+	PQconninfoOption *opts = PQconninfoParse(url + 11, NULL);
+	snprintf(out, n, "postgresql:");
+	if (opts == NULL)
+		return;
+	size_t len = strlen(out);
+	for (PQconninfoOption *o = opts; o->keyword != NULL && len < n; o++) {
+		/* A password (or anything marked secret) is never shown. */
+		if (o->val == NULL || o->val[0] == '\0' ||
+		    strcmp(o->keyword, "password") == 0 ||
+		    strchr(o->dispchar, '*') != NULL)
+			continue;
+		int w = snprintf(out + len, n - len, "%s%s=%s",
+		    len > 11 ? " " : "", o->keyword, o->val);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	if (len >= n && n > 0)
+		out[n - 1] = '\0';
+	PQconninfoFree(opts);
 }

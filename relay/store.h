@@ -329,6 +329,9 @@ int hl_store_open(const char *url, int create, unsigned readers,
 /* NULL is fine. */
 void hl_store_close(struct hl_store *st);
 
+/* url as it may be shown or logged: a PostgreSQL password left out. */
+void hl_store_url_shown(const char *url, char *out, size_t n);
+
 /* Frees the items of a fetch and their bodies; f itself is the caller's. */
 void hl_store_fetch_free(struct hl_store_fetch *f);
 

@@ -252,6 +252,15 @@ test_open_requires_init(void **state)
 	    "dbname=x connect_timeout=2", 0, 0, &st, cause), HL_EDB);
 	assert_null(st);
 	assert_non_null(strstr(cause, "unreachable"));
+	/* What the relay logs of a url never holds its password. */
+	char shown[256];
+	hl_store_url_shown("postgresql:host=db password=s3cret dbname=h",
+	    shown, sizeof shown);
+	assert_null(strstr(shown, "s3cret"));
+	assert_non_null(strstr(shown, "host=db"));
+	assert_non_null(strstr(shown, "dbname=h"));
+	hl_store_url_shown(f->url, shown, sizeof shown);
+	assert_string_equal(shown, f->url);
 	assert_int_equal(hl_store_open("nothing", 0, 0, &st, cause), HL_ECONFIG);
 	/* Opening again is fine, creating again is a no-op. */
 	assert_int_equal(hl_store_open(f->url, 1, 1, &st, cause), 0);
