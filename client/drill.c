@@ -1,5 +1,6 @@
 #include "client/drill.h"
 #include "client/engine.h"
+#include "client/out.h"
 #include "client/store.h"
 #include "crypto/hl_encode.h"
 #include "crypto/hl_err.h"
@@ -131,7 +132,7 @@ fill_row(struct hl_crypto *c, const struct hl_drill_member *mem,
 		row->reason = strdup("the check is no longer in the store");
 		return row->reason ? 0 : HL_ENOMEM;
 	}
-	row->state = hl_state_name(m.state);
+	row->state = hl_out_state(&m);
 	row->sent_ms = m.at[HL_ST_SENT];
 	row->delivered_ms = m.at[HL_ST_DELIVERED];
 	row->acked_ms = m.at[HL_ST_ACKNOWLEDGED];

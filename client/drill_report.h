@@ -28,7 +28,7 @@ enum hl_drill_verdict {
 struct hl_drill_row {
 	char peer[HL_HANDLE_MAX + 1];
 	char msg_id[HL_ID_HEX + 1];      /* "" when the check was never queued */
-	const char *state;               /* the message's state name, static */
+	const char *state;               /* the state shown (hl_out_state), static */
 	int64_t sent_ms;                 /* accepted by the relay */
 	int64_t delivered_ms;            /* the receipt came back */
 	int64_t acked_ms;                /* the contact acknowledged */

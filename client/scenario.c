@@ -392,7 +392,8 @@ static int
 parse_expect(struct parser *p, struct hl_step *st, char *q)
 {
 	static const char *states[] = { "queued", "sent", "delivered",
-	    "acknowledged", "overdue", "failed", "expired", "new", "read" };
+	    "acknowledged", "overdue", "failed", "expired", "new", "read",
+	    "escalated" };
 	static const char *metrics[] = { "rate", "contacts", "delivered",
 	    "in-time", "late", "no-answer" };
 	static const char *ops[] = { ">=", "<=", "==", ">", "<" };
@@ -456,13 +457,13 @@ parse_expect(struct parser *p, struct hl_step *st, char *q)
 		if (w == NULL || strcmp(w, "last") != 0)
 			return bad(p, "expect state: expected 'last'");
 		w = word(&q);
-		for (int i = 0; w != NULL && i < 9; i++)
+		for (int i = 0; w != NULL && i < 10; i++)
 			if (strcmp(w, states[i]) == 0) {
 				snprintf(st->state, sizeof st->state, "%s", w);
 				return no_more(p, &q);
 			}
 		return bad(p, "expect state: expected queued, sent, delivered, "
-		    "acknowledged, overdue, failed, expired, new or read");
+		    "acknowledged, overdue, escalated, failed, expired, new or read");
 	}
 	if (strcmp(what, "overdue") == 0) {
 		st->kind = HL_STEP_EXPECT_OVERDUE;

@@ -848,8 +848,10 @@ check_once(struct runner *r, const struct hl_step *st, int sync_first,
 	} else {
 		long n = 0;
 		json_array_foreach(a, i, m)
+			/* Escalated is overdue and sent on to the alternate. */
 			if (strcmp(jstr(m, "dir"), "out") == 0 &&
-			    strcmp(jstr(m, "state"), "overdue") == 0)
+			    (strcmp(jstr(m, "state"), "overdue") == 0 ||
+			    strcmp(jstr(m, "state"), "escalated") == 0))
 				n++;
 		ok = n == st->n;
 		snprintf(found, flen, "%ld overdue", n);

@@ -59,7 +59,7 @@ test_vocabulary(void **state)
 	    "wait 1500ms\n"
 	    "expect b.x sees Incident #42 in progress within 10s\n"
 	    "expect b.x sees \"ends with within 5s\"\n"
-	    "expect a.x state last acknowledged within 1m\n"
+	    "expect a.x state last escalated within 1m\n"
 	    "expect a.x overdue 2\n"
 	    "expect report last rate >= 80%\n"
 	    "expect report last no-answer == 1\n"
@@ -100,7 +100,7 @@ test_vocabulary(void **state)
 	assert_int_equal(st[13].within_ms, 10000);
 	assert_string_equal(st[14].text, "ends with within 5s");
 	assert_int_equal(st[14].within_ms, 0);
-	assert_string_equal(st[15].state, "acknowledged");
+	assert_string_equal(st[15].state, "escalated");
 	assert_int_equal(st[15].within_ms, 60000);
 	assert_int_equal(st[16].kind, HL_STEP_EXPECT_OVERDUE);
 	assert_int_equal(st[16].n, 2);
