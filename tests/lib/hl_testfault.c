@@ -154,7 +154,7 @@ hl_test_engine_open(struct hl_test_engine *te, struct hl_test_client *c)
 		rc = hl_store_init(te->crypto, cause);
 	struct hl_engine_opts o = {
 		.crypto = te->crypto, .on_event = on_event, .arg = te,
-		.connect_timeout_ms = 3000,
+		.connect_timeout_ms = 10000,
 	};
 	if (rc == 0)
 		rc = hl_engine_new(&o, &te->e, cause);
