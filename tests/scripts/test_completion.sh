@@ -17,7 +17,7 @@ printf '[alternates]\nfi.ncsc = fi.ncsc-backup ; the backup desk\n' \
     > "$XDG_CONFIG_HOME/hotline/client.ini"
 
 # A relay with two officers who have exchanged a message (peer: lv.cert).
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(t_free_port)
 cat > "$d/relay.ini" <<EOT
 [server]
 listen = 127.0.0.1:$port

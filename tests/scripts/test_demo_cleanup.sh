@@ -15,11 +15,11 @@ cut_demo() {
 	# The demo ends at its next write; wait for what it started.
 	n=0
 	while [ $n -lt 100 ]; do
-		ps -eo args | grep -v grep | grep -q "$T_DIR/tmp" || break
+		[ -n "$(t_procs_matching "$T_DIR/tmp")" ] || break
 		sleep 0.2
 		n=$((n + 1))
 	done
-	left=$(ps -eo pid,args | grep -v grep | grep "$T_DIR/tmp")
+	left=$(t_procs_matching "$T_DIR/tmp")
 	[ -z "$left" ] || fail "$2: still running: $left"
 	[ -z "$(ls -A "$T_DIR/tmp")" ] ||
 	    fail "$2: left behind: $(ls -A "$T_DIR/tmp")"

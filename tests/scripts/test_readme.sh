@@ -17,10 +17,7 @@ awk '
 ' README.md > "$T_DIR/readme.sh"
 [ -s "$T_DIR/readme.sh" ] || fail "no block marked readme-test in README.md"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-p1=$(free_port) p2=$(free_port)
+p1=$(t_free_port) p2=$(t_free_port)
 [ -n "$p1" ] && [ -n "$p2" ] && [ "$p1" != "$p2" ] || fail "no free ports"
 sed -i -e "s/127\.0\.0\.1:8443/127.0.0.1:$p1/g" \
     -e "s/127\.0\.0\.1:8444/127.0.0.1:$p2/g" "$T_DIR/readme.sh"
