@@ -194,6 +194,12 @@ static void
 test_tls_settings_checked(void **state)
 {
 	(void)state;
+	/* Its relay.ini files name a SQLite store of their own; the TLS
+	 * checks do not depend on the store. */
+	if (hl_test_store_is_pg()) {
+		skip();
+		return;
+	}
 	char log[8192], other[HL_TEST_DIR + 16], key[HL_TEST_DIR + 16];
 	static const char *const base = "[store]\nurl = sqlite:relay.db\n"
 	    "[server]\ntls_cert = cert.pem\n";
