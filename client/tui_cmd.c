@@ -422,6 +422,7 @@ static void
 form_field(struct hl_tui *t, const char *line)
 {
 	struct tui_form *f = &t->form;
+	hl_tui_note(t, "%s", line[0] ? line : "(empty)");
 	switch (f->field) {
 	case F_TITLE:
 		if (*line == '\0') {
@@ -437,12 +438,22 @@ form_field(struct hl_tui *t, const char *line)
 			return;
 		}
 		break;
-	case F_TLP:
-		if (hl_tlp_parse(line, &f->tlp) != 0 || f->tlp == HL_TLP_NONE) {
+	case F_TLP: {
+		/* Typed in any case; the wire names are upper case. */
+		char up[32];
+		size_t i = 0;
+		for (; line[i] && i + 1 < sizeof up; i++)
+			up[i] = line[i] >= 'a' && line[i] <= 'z' ? (char)(line[i] - 32) :
+			    line[i];
+		up[i] = '\0';
+		if (strncmp(up, "TLP:", 4) == 0)
+			memmove(up, up + 4, strlen(up + 4) + 1);
+		if (hl_tlp_parse(up, &f->tlp) != 0 || f->tlp == HL_TLP_NONE) {
 			hl_tui_note(t, "TLP: clear, green, amber, amber+strict or red");
 			return;
 		}
 		break;
+	}
 	case F_STATUS:
 		f->status = strdup(*line ? line : "open");
 		break;
@@ -464,12 +475,8 @@ form_field(struct hl_tui *t, const char *line)
 static void
 cmd_incident(struct hl_tui *t, char *args)
 {
-	if (strcmp(args, "cancel") == 0) {
-		if (t->form.active)
-			hl_tui_note(t, "incident report cancelled");
-		form_reset(&t->form);
-		return;
-	}
+	if (strcmp(args, "cancel") == 0)
+		return;    /* the form is left already */
 	if (!need_peer(t))
 		return;
 	form_reset(&t->form);
@@ -654,7 +661,11 @@ hl_tui_submit(struct hl_tui *t, const char *line)
 	char buf[HL_TUI_LINE_MAX + 1];
 	snprintf(buf, sizeof buf, "%s", line);
 	t->redraw = 1;
-	if (t->form.active && strcmp(buf, "/incident cancel") != 0) {
+	if (t->form.active && buf[0] == '/') {
+		/* A command leaves the form. */
+		hl_tui_note(t, "incident report cancelled");
+		form_reset(&t->form);
+	} else if (t->form.active) {
 		form_field(t, buf);
 		sodium_memzero(buf, sizeof buf);
 		return;
