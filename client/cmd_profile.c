@@ -296,10 +296,10 @@ hl_cmd_directory(struct hl_cli *cli, int argc, char **argv)
 			hl_store_contact_put(cli->crypto, &ct);
 			if (strcmp(entries[i].handle, a.handle) != 0 &&
 			    hl_engine_note_directory_key(cli->crypto, &entries[i]) == 1)
-				fprintf(stderr, "hotline: !! %s's identity key in the "
+				hl_cli_warn("!! %s's identity key in the "
 				    "directory is not the one you accepted: sending to it "
 				    "waits until you compare the safety number ('hotline "
-				    "verify %s') and 'hotline trust %s'\n",
+				    "verify %s') and 'hotline trust %s'",
 				    entries[i].handle, entries[i].handle, entries[i].handle);
 		}
 		hl_crypto_commit(cli->crypto);

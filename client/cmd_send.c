@@ -123,25 +123,25 @@ on_event(const struct hl_event *ev, void *arg)
 	switch (ev->kind) {
 	case HL_EV_SKEW:
 		hl_duration_format(ev->n < 0 ? -ev->n : ev->n, d, sizeof d);
-		fprintf(stderr, "hotline: warning: this computer's clock is %s %s the "
-		    "relay's\n", d, ev->n > 0 ? "ahead of" : "behind");
+		hl_cli_warn("warning: this computer's clock is %s %s the "
+		    "relay's", d, ev->n > 0 ? "ahead of" : "behind");
 		break;
 	case HL_EV_RELAY:
-		fprintf(stderr, "hotline: relay unreachable: %s\n", text);
+		hl_cli_warn("relay unreachable: %s", text);
 		break;
 	case HL_EV_KEY_CHANGED:
-		fprintf(stderr, "hotline: %s's identity key changed: the message is "
-		    "held until 'hotline trust %s'\n", peer, peer);
+		hl_cli_warn("%s's identity key changed: the message is "
+		    "held until 'hotline trust %s'", peer, peer);
 		break;
 	case HL_EV_AUTH:
-		fprintf(stderr, "hotline: the relay refused this account's token: %s\n",
+		hl_cli_warn("the relay refused this account's token: %s",
 		    text);
 		break;
 	case HL_EV_FETCH_FAILED: {
 		int64_t in = ev->at_ms - hl_now_ms();
 		hl_duration_format(in > 1000 ? in : 1000, d, sizeof d);
-		fprintf(stderr, "hotline: fetching messages failed: %s; next try in "
-		    "%s\n", text, d);
+		hl_cli_warn("fetching messages failed: %s; next try in "
+		    "%s", text, d);
 		break;
 	}
 	default:
