@@ -320,6 +320,10 @@ struct hl_store {
 extern const struct hl_store_ops hl_store_sqlite_ops;
 extern const struct hl_store_ops hl_store_pg_ops;
 
+/* Creates a SQLite store at path at schema version (1 up to the
+ * current), for tests of the upgrade path that init runs. */
+int hl_store_sqlite_make(const char *path, int version, char *cause);
+
 /* Opens the store a url names ("sqlite:/var/lib/hotline-relay/relay.db",
  * "postgresql:host=/run/postgresql dbname=hotline").
  * *out is the caller's, closed with hl_store_close(). */

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Version 1, as it was first created; later versions are migrations from
  * it, run by init in one transaction. */
@@ -119,11 +119,26 @@ static const char schema_v2[] =
 	" WHERE used IS NULL AND handle IN"
 	" (SELECT handle FROM accounts WHERE revoked IS NULL);";
 
+/* Version 3: a table of the versions applied, as the PostgreSQL store
+ * has (user_version stays the one the relay checks). Earlier versions
+ * were applied at a time nobody recorded. */
+static const char schema_v3[] =
+	"CREATE TABLE hotline_schema ("
+	" version INTEGER NOT NULL PRIMARY KEY,"
+	" applied INTEGER);"
+	"INSERT INTO hotline_schema (version) VALUES (1), (2);";
+
 /* migrations[v] takes a store from version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
+
+/* Recorded after each migration from version 3 on. */
+static const char version_applied[] =
+	"INSERT INTO hotline_schema (version, applied) VALUES (%d,"
+	" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
 
 #define PROFILE_COLUMNS \
 	"name, organisation, country, role, languages, timezone, alternate"
@@ -494,14 +509,16 @@ sqlite_close(struct hl_store *st)
 	free(ss);
 }
 
+/* Brings the store to version target (SCHEMA_VERSION but in tests of
+ * the upgrade path). */
 static int
-schema(struct sqlite_store *ss, int create, char *cause)
+schema(struct sqlite_store *ss, int create, int target, char *cause)
 {
 	int version = 0;
 	if (hl_db_user_version(ss->writer.db, &version) != 0)
 		return hl_fail(cause, HL_EDB,
 		    "%s: cannot read the schema version", ss->path);
-	if (version == SCHEMA_VERSION)
+	if (version == target)
 		return 0;
 	if (version > SCHEMA_VERSION)
 		return hl_fail(cause, HL_EDB,
@@ -519,10 +536,15 @@ schema(struct sqlite_store *ss, int create, char *cause)
 	if (rc != 0)
 		return hl_fail(cause, rc, "%s: cannot start a transaction",
 		    ss->path);
-	for (int v = version; rc == 0 && v < SCHEMA_VERSION; v++)
+	for (int v = version; rc == 0 && v < target; v++) {
 		rc = hl_db_exec(ss->writer.db, migrations[v], cause);
+		char ins[sizeof version_applied + 16];
+		snprintf(ins, sizeof ins, version_applied, v + 1);
+		if (rc == 0 && v + 1 >= 3)
+			rc = hl_db_exec(ss->writer.db, ins, cause);
+	}
 	if (rc == 0)
-		rc = hl_db_set_user_version(ss->writer.db, SCHEMA_VERSION);
+		rc = hl_db_set_user_version(ss->writer.db, target);
 	if (rc == 0)
 		rc = hl_db_commit(ss->writer.db);
 	if (rc != 0) {
@@ -559,7 +581,7 @@ sqlite_open(const char *location, int create, unsigned readers,
 		hl_fail(cause, rc, "%s: no database; run 'hotline-relay init'",
 		    ss->path);
 	if (rc == 0)
-		rc = schema(ss, create, cause);
+		rc = schema(ss, create, SCHEMA_VERSION, cause);
 	if (rc == 0 && readers > 0) {
 		rc = hl_sql_store_readers(&ss->sql, readers, cause);
 		ss->readers = calloc(readers, sizeof *ss->readers);
@@ -625,6 +647,24 @@ sqlite_backup(struct hl_store *st, const char *path, char *cause)
 	if (ret != 0)
 		unlink(path);
 	return ret;
+}
+
+int
+hl_store_sqlite_make(const char *path, int version, char *cause)
+{
+	if (version < 1 || version > SCHEMA_VERSION)
+		return hl_fail(cause, HL_EINVAL, "no schema version %d",
+		    version);
+	struct sqlite_store *ss = calloc(1, sizeof *ss);
+	if (ss == NULL)
+		return hl_fail(cause, HL_ENOMEM, "out of memory");
+	snprintf(ss->path, sizeof ss->path, "%s", path);
+	int rc = hl_db_open(path, 1, &ss->writer.db, cause);
+	if (rc == 0)
+		rc = schema(ss, 1, version, cause);
+	hl_db_close(ss->writer.db);
+	free(ss);
+	return rc;
 }
 
 const struct hl_store_ops hl_store_sqlite_ops = {

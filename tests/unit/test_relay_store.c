@@ -448,8 +448,58 @@ test_schema_version(void **state)
 	sql(f, "PRAGMA user_version = 99");
 	assert_int_equal(hl_store_open(f->url, 1, 0, &st, cause), HL_EDB);
 	assert_non_null(strstr(cause, "newer"));
-	sql(f, "PRAGMA user_version = 2");
+	sql(f, "PRAGMA user_version = 3");
 	assert_int_equal(hl_store_open(f->url, 0, 1, &f->st, cause), 0);
+}
+
+/* A store made by the first relay, with an account and a message in it,
+ * is refused until init upgrades it; then both are served as before and
+ * the versions are recorded. */
+static void
+test_upgrade_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	char cause[HL_CAUSE_MAX];
+	hl_store_close(f->st);
+	f->st = NULL;
+	char p[160];
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+		unlink(p);
+	}
+	assert_int_equal(hl_store_sqlite_make(f->path, 1, cause), 0);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 1);
+	sql(f, "INSERT INTO accounts (handle, token_hash, device_id,"
+	    " registration_id, identity_key, spk_id, spk_key, spk_sig, name,"
+	    " organisation, country, role, languages, timezone, alternate,"
+	    " created, updated) VALUES ('up.old', zeroblob(32), 1, 7,"
+	    " zeroblob(33), 1, zeroblob(33), zeroblob(64), 'Old', '', '', '',"
+	    " '', '', '', 1, 1)");
+	sql(f, "INSERT INTO queue (recipient, kind, sender, peer, msg_id,"
+	    " type, body, accepted) VALUES (1, 0, 1, 'up.old',"
+	    " '0123456789abcdef0123456789abcdef', 3, x'6869', 5)");
+	struct hl_store *st = NULL;
+	assert_int_equal(hl_store_open(f->url, 0, 0, &st, cause), HL_EDB);
+	assert_non_null(strstr(cause, "older"));
+	assert_int_equal(hl_store_open(f->url, 1, 1, &f->st, cause), 0);
+
+	uint8_t token_hash[HL_SECRET_HASH] = { 0 };
+	struct hl_store_account acc;
+	assert_int_equal(f->st->ops->authenticate(f->st, token_hash, &acc), 0);
+	assert_string_equal(acc.handle, "up.old");
+	assert_int_equal(acc.first_use, 1);
+	struct hl_store_fetch fe;
+	assert_int_equal(f->st->ops->fetch(f->st, acc.id, 10, 1 << 20, &fe,
+	    cause), 0);
+	assert_int_equal(fe.n, 1);
+	assert_int_equal(fe.items[0].body_len, 2);
+	assert_memory_equal(fe.items[0].body, "hi", 2);
+	hl_store_fetch_free(&fe);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM hotline_schema"), 3);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM hotline_schema"
+	    " WHERE version = 3 AND applied > 0"), 1);
 }
 
 static void
@@ -933,6 +983,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_retry, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_prekeys_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_rate, setup, teardown),
