@@ -411,6 +411,18 @@ on_event(const struct hl_event *ev, void *arg)
 	case HL_EV_AUTH:
 		hl_tui_note_untrusted(t, "the relay refused our token: ", ev->text);
 		break;
+	case HL_EV_FETCH_FAILED: {
+		char what[96];
+		snprintf(what, sizeof what, "the relay refused to hand over "
+		    "messages (%lld): ", (long long)ev->n);
+		hl_tui_note_untrusted(t, what, ev->text);
+		char *s = hl_sanitize(ev->text ? ev->text : "", ev->text ?
+		    strlen(ev->text) : 0, HL_SANITIZE_ONELINE);
+		snprintf(t->relay_why, sizeof t->relay_why, "refused (%lld)%s%s",
+		    (long long)ev->n, s && s[0] ? ": " : "", s ? s : "");
+		free(s);
+		break;
+	}
 	case HL_EV_ESCALATED:
 		hl_tui_note(t, "escalated %s to %s", ev->msg ? ev->msg->id : "?",
 		    ev->peer ? ev->peer : "?");
@@ -437,19 +449,18 @@ schedule_fetch(struct hl_tui *t)
 		if (hl_engine_fetches(t->e) == t->fetches_before)
 			return;
 		t->fetching = 0;
-		long retry_after = -1;
-		if (hl_engine_fetch_ok(t->e, &retry_after)) {
-			t->retry_ms = 1000;
+		t->fetch_failed = !hl_engine_fetch_ok(t->e, NULL);
+		if (!t->fetch_failed) {
 			t->retry_at_ms = 0;
 			t->next_fetch_mono = now;
 		} else {
-			int64_t wait = t->retry_ms;
-			if (retry_after > 0 && retry_after * 1000 > wait)
-				wait = retry_after * 1000;
+			/* The engine's backoff (and the relay's Retry-After). */
+			int64_t at = hl_engine_fetch_next_ms(t->e, NULL);
+			int64_t wait = at > 0 ? at - hl_now_ms() : 1000;
+			if (wait < 0)
+				wait = 0;
 			t->next_fetch_mono = now + wait;
 			t->retry_at_ms = hl_now_ms() + wait;
-			t->retry_ms = t->retry_ms * 2 > TUI_RETRY_MAX_MS ?
-			    TUI_RETRY_MAX_MS : t->retry_ms * 2;
 		}
 		t->redraw = 1;
 	}
@@ -557,7 +568,6 @@ hl_tui_open(struct hl_cli *cli, FILE *in, FILE *out, struct hl_tui **tp,
 	t->sel = -1;
 	t->sel_contact = -1;
 	t->relay = -1;
-	t->retry_ms = 1000;
 	hl_tui_edit_init(&t->edit);
 	if (hl_store_account_get(cli->crypto, &t->acct) != 1) {
 		tui_free(t);

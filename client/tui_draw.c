@@ -284,8 +284,9 @@ draw_status(struct hl_tui *t, const struct hl_tui_rect *r)
 	char buf[1024];
 	memset(&s, 0, sizeof s);
 	s.self = t->acct.handle;
-	s.relay = t->relay;
-	s.retry_at_ms = t->relay == 1 ? 0 : t->retry_at_ms;
+	/* Answering but refusing to hand over messages is not "ok". */
+	s.relay = t->relay == 1 && t->fetch_failed && !t->fetching ? 0 : t->relay;
+	s.retry_at_ms = s.relay == 1 ? 0 : t->retry_at_ms;
 	snprintf(s.why, sizeof s.why, "%s", t->relay_why);
 	s.unread = t->counts_in[HL_ST_NEW];
 	s.awaiting = (int64_t)t->nawait;

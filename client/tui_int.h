@@ -24,7 +24,6 @@
 #define TUI_AWAIT_MAX 256        /* messages awaiting our ack kept */
 #define TUI_NOTES_MAX 64         /* notices kept in the conversation pane */
 #define TUI_FETCH_WAIT_S 25
-#define TUI_RETRY_MAX_MS 60000
 #define TUI_BELL_MS 5000         /* the bell again while a FLASH waits */
 
 /* A message as shown: a copy of its plain parts and its text, sanitized.
@@ -108,7 +107,7 @@ struct hl_tui {
 	char relay_why[128];
 	int64_t retry_at_ms;         /* wall clock of the next fetch when down */
 	int64_t next_fetch_mono;
-	int64_t retry_ms;
+	int fetch_failed;            /* the last fetch did not succeed */
 	int fetching;
 	int fetches_before;
 
