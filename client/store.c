@@ -849,11 +849,13 @@ hl_store_outbox_heads(struct hl_crypto *c,
     void *arg)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(c, "SELECT m.id, m.next_try, c.peer_idx, c.v FROM " T_MESSAGES
-	    " m JOIN " T_CONV " c ON c.peer_idx = m.peer_idx"
-	    " WHERE m.rowid = (SELECT min(rowid) FROM " T_MESSAGES " o"
-	    " WHERE o.peer_idx = m.peer_idx AND o.dir = 0 AND o.state = 0)"
-	    " ORDER BY m.rowid", &st);
+	/* From the conversations, one index seek each: run at every kick, it
+	 * must not read the whole history (a scan of every message made a
+	 * profile with thousands slower with each one). */
+	int rc = prep(c, "SELECT m.id, m.next_try, c.peer_idx, c.v FROM " T_CONV
+	    " c JOIN " T_MESSAGES " m ON m.rowid = (SELECT min(rowid) FROM "
+	    T_MESSAGES " o WHERE o.peer_idx = c.peer_idx AND o.dir = 0 AND"
+	    " o.state = 0) ORDER BY m.rowid", &st);
 	if (rc != 0)
 		return rc;
 	int step;
