@@ -275,7 +275,6 @@ struct pg_store {
 	struct hl_sql_store sql;
 	char *conninfo;
 	struct conn writer;
-	struct conn *readers;
 
 	/* the listener */
 	pthread_t listener;
@@ -624,27 +623,12 @@ d_database_bytes(struct hl_store *st)
 	return n;
 }
 
-static const struct hl_sql_driver driver = {
-	.stmt = d_stmt,
-	.bind_int64 = d_bind_int64,
-	.bind_text = d_bind_text,
-	.bind_blob = d_bind_blob,
-	.bind_null = d_bind_null,
-	.step = d_step,
-	.is_null = d_is_null,
-	.col_int64 = d_col_int64,
-	.col_text = d_col_text,
-	.col_blob = d_col_blob,
-	.changes = d_changes,
-	.finish = d_finish,
-	.tx = d_tx,
-	.in_tx = d_in_tx,
-	.database_bytes = d_database_bytes,
-};
+static const struct hl_sql_driver driver = { HL_SQL_DRIVER };
 
 static void
-conn_close(struct conn *c)
+conn_close(struct hl_sql_conn *hc)
 {
+	struct conn *c = (struct conn *)hc;
 	PQclear(c->st.res);
 	c->st.res = NULL;
 	if (c->pg != NULL)
@@ -712,20 +696,10 @@ schema(struct conn *c, int create, char *cause)
 	int ret = schema_version(c, &version, cause);
 	if (ret != 0)
 		return ret;
-	if (version == SCHEMA_VERSION)
-		return 0;
-	if (version > SCHEMA_VERSION)
-		return hl_fail(cause, HL_EDB,
-		    "postgresql: schema version %d is newer than this relay "
-		    "knows (%d)", version, SCHEMA_VERSION);
-	if (!create && version == 0)
-		return hl_fail(cause, HL_ENOTFOUND,
-		    "postgresql: not initialised; run 'hotline-relay init'");
-	if (!create)
-		return hl_fail(cause, HL_EDB,
-		    "postgresql: schema version %d is older than this relay's "
-		    "(%d); run 'hotline-relay init' to upgrade it", version,
-		    SCHEMA_VERSION);
+	ret = hl_sql_schema_policy("postgresql", version, SCHEMA_VERSION,
+	    create, cause);
+	if (ret <= 0)
+		return ret;
 	char why[HL_CAUSE_MAX] = "";
 	if (migrate(c, &version, why) != 0)
 		return hl_fail(cause, HL_EDB, "postgresql: cannot %s the "
@@ -852,18 +826,17 @@ pg_close(struct hl_store *st)
 	if (ps == NULL)
 		return;
 	stop_listener(ps);
-	for (unsigned i = 0; i < ps->sql.nreaders; i++)
-		conn_close(&ps->readers[i]);
-	free(ps->readers);
-	conn_close(&ps->writer);
-	hl_sql_store_destroy(&ps->sql);
+	hl_sql_store_destroy(&ps->sql, conn_close);
+	conn_close(&ps->writer.base);
 	free(ps->conninfo);
 	free(ps);
 }
 
 static int
-conn_open(struct pg_store *ps, struct conn *c, char *cause)
+conn_open(struct hl_sql_store *sql, struct hl_sql_conn *hc, char *cause)
 {
+	struct pg_store *ps = (struct pg_store *)sql;
+	struct conn *c = (struct conn *)hc;
 	c->base.drv = &driver;
 	c->conninfo = ps->conninfo;
 	return conn_ensure(c, cause);
@@ -887,20 +860,12 @@ pg_open(const char *location, int create, unsigned readers,
 		rc = hl_fail(cause, HL_ENOMEM, "out of memory");
 	ps->sql.writer = &ps->writer.base;
 	if (rc == 0)
-		rc = conn_open(ps, &ps->writer, cause);
+		rc = conn_open(&ps->sql, &ps->writer.base, cause);
 	if (rc == 0)
 		rc = schema(&ps->writer, create, cause);
-	if (rc == 0 && readers > 0) {
-		rc = hl_sql_store_readers(&ps->sql, readers, cause);
-		ps->readers = calloc(readers, sizeof *ps->readers);
-		if (rc == 0 && ps->readers == NULL)
-			rc = hl_fail(cause, HL_ENOMEM, "out of memory");
-		for (unsigned i = 0; rc == 0 && i < readers; i++) {
-			rc = conn_open(ps, &ps->readers[i], cause);
-			ps->sql.readers[i] = &ps->readers[i].base;
-			ps->sql.nreaders = i + 1;
-		}
-	}
+	if (rc == 0)
+		rc = hl_sql_store_open_readers(&ps->sql, readers,
+		    sizeof(struct conn), conn_open, cause);
 	if (rc != 0) {
 		pg_close(&ps->sql.base);
 		return rc;

@@ -162,6 +162,28 @@ query_int64(conn *c, enum hl_sql id, int64_t v, int64_t *out, char *cause)
 	return rc < 0 ? rc : 0;
 }
 
+/* --- the schema --- */
+
+int
+hl_sql_schema_policy(const char *where, int version, int latest,
+    int create, char *cause)
+{
+	if (version == latest)
+		return 0;
+	if (version > latest)
+		return hl_fail(cause, HL_EDB,
+		    "%s: schema version %d is newer than this relay knows (%d)",
+		    where, version, latest);
+	if (!create && version == 0)
+		return hl_fail(cause, HL_ENOTFOUND,
+		    "%s: not initialised; run 'hotline-relay init'", where);
+	if (!create)
+		return hl_fail(cause, HL_EDB,
+		    "%s: schema version %d is older than this relay's (%d); run "
+		    "'hotline-relay init' to upgrade it", where, version, latest);
+	return 1;
+}
+
 /* --- the reader pool --- */
 
 int
@@ -180,22 +202,42 @@ hl_sql_store_init(struct hl_sql_store *ss, const struct hl_store_ops *ops,
 }
 
 int
-hl_sql_store_readers(struct hl_sql_store *ss, unsigned n, char *cause)
+hl_sql_store_open_readers(struct hl_sql_store *ss, unsigned n, size_t size,
+    int (*open)(struct hl_sql_store *ss, struct hl_sql_conn *c, char *cause),
+    char *cause)
 {
-	ss->readers = calloc(n ? n : 1, sizeof *ss->readers);
-	ss->reader_busy = calloc(n ? n : 1, 1);
-	if (ss->readers == NULL || ss->reader_busy == NULL)
+	if (n == 0)
+		return 0;
+	ss->readers = calloc(n, sizeof *ss->readers);
+	ss->reader_busy = calloc(n, 1);
+	ss->reader_mem = calloc(n, size);
+	if (ss->readers == NULL || ss->reader_busy == NULL ||
+	    ss->reader_mem == NULL)
 		return hl_fail(cause, HL_ENOMEM, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		struct hl_sql_conn *c =
+		    (struct hl_sql_conn *)(void *)(ss->reader_mem + i * size);
+		ss->readers[i] = c;
+		ss->nreaders = i + 1;
+		int rc = open(ss, c, cause);
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
 void
-hl_sql_store_destroy(struct hl_sql_store *ss)
+hl_sql_store_destroy(struct hl_sql_store *ss,
+    void (*close)(struct hl_sql_conn *c))
 {
+	for (unsigned i = 0; i < ss->nreaders; i++)
+		close(ss->readers[i]);
 	free(ss->readers);
 	free(ss->reader_busy);
+	free(ss->reader_mem);
 	ss->readers = NULL;
 	ss->reader_busy = NULL;
+	ss->reader_mem = NULL;
 	ss->nreaders = 0;
 	if (ss->pool_init) {
 		pthread_cond_destroy(&ss->pool_cond);

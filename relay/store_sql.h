@@ -122,13 +122,28 @@ struct hl_sql_driver {
 	int64_t (*database_bytes)(struct hl_store *st);
 };
 
+/* A backend's driver table, when it names its calls d_stmt, d_step... */
+#define HL_SQL_DRIVER \
+	.stmt = d_stmt, .bind_int64 = d_bind_int64, .bind_text = d_bind_text, \
+	.bind_blob = d_bind_blob, .bind_null = d_bind_null, .step = d_step, \
+	.is_null = d_is_null, .col_int64 = d_col_int64, \
+	.col_text = d_col_text, .col_blob = d_col_blob, \
+	.changes = d_changes, .finish = d_finish, .tx = d_tx, \
+	.in_tx = d_in_tx, .database_bytes = d_database_bytes
+
+/* What to do with a store found at schema version, for a relay that
+ * knows latest: 0 serve it; 1 migrate it (create: init is running);
+ * < 0 refuse it, with cause naming the store (where). */
+int hl_sql_schema_policy(const char *where, int version, int latest,
+    int create, char *cause);
+
 /* The shared part of a backend's store; the backend's struct starts with
- * it. readers[i] are borrowed from the backend, which opens and closes
- * them; with no readers, reads use the writer. */
+ * it. With no readers, reads use the writer. */
 struct hl_sql_store {
 	struct hl_store base;
 	struct hl_sql_conn *writer;
 	struct hl_sql_conn **readers;
+	unsigned char *reader_mem;
 	unsigned char *reader_busy;
 	unsigned nreaders;
 	pthread_mutex_t pool_lock;
@@ -136,13 +151,17 @@ struct hl_sql_store {
 	int pool_init;
 };
 
-/* Sets up the reader pool's lock (readers are added by the backend). */
+/* Sets up the reader pool's lock. */
 int hl_sql_store_init(struct hl_sql_store *ss, const struct hl_store_ops *ops,
     char *cause);
-/* Allocates room for n readers (reader_busy too). */
-int hl_sql_store_readers(struct hl_sql_store *ss, unsigned n, char *cause);
-/* Frees what hl_sql_store_init and _readers made (not the connections). */
-void hl_sql_store_destroy(struct hl_sql_store *ss);
+/* Opens n read connections, each size bytes starting with a struct
+ * hl_sql_conn, through open (which may leave a failed one for close). */
+int hl_sql_store_open_readers(struct hl_sql_store *ss, unsigned n,
+    size_t size, int (*open)(struct hl_sql_store *ss, struct hl_sql_conn *c,
+    char *cause), char *cause);
+/* Closes the readers with close and frees what the pool holds. */
+void hl_sql_store_destroy(struct hl_sql_store *ss,
+    void (*close)(struct hl_sql_conn *c));
 
 /* A read connection for this call, and its return. */
 struct hl_sql_conn *hl_sql_reader_get(struct hl_sql_store *ss,

@@ -271,7 +271,6 @@ struct sqlite_store {
 	struct hl_sql_store sql;
 	char path[PATH_MAX];
 	struct conn writer;
-	struct conn *readers;
 };
 
 static const struct hl_sql_driver driver;
@@ -455,27 +454,12 @@ sqlite_disk_full(struct hl_store *st)
 	return full;
 }
 
-static const struct hl_sql_driver driver = {
-	.stmt = d_stmt,
-	.bind_int64 = d_bind_int64,
-	.bind_text = d_bind_text,
-	.bind_blob = d_bind_blob,
-	.bind_null = d_bind_null,
-	.step = d_step,
-	.is_null = d_is_null,
-	.col_int64 = d_col_int64,
-	.col_text = d_col_text,
-	.col_blob = d_col_blob,
-	.changes = d_changes,
-	.finish = d_finish,
-	.tx = d_tx,
-	.in_tx = d_in_tx,
-	.database_bytes = d_database_bytes,
-};
+static const struct hl_sql_driver driver = { HL_SQL_DRIVER };
 
 static void
-conn_close(struct conn *c)
+conn_close(struct hl_sql_conn *hc)
 {
+	struct conn *c = (struct conn *)hc;
 	for (size_t i = 0; i < HL_SQL_N; i++)
 		sqlite3_finalize(c->st[i].s);
 	memset(c->st, 0, sizeof c->st);
@@ -486,8 +470,10 @@ conn_close(struct conn *c)
 /* --- opening --- */
 
 static int
-reader_open(struct sqlite_store *ss, struct conn *c, char *cause)
+reader_open(struct hl_sql_store *sql, struct hl_sql_conn *hc, char *cause)
 {
+	struct sqlite_store *ss = (struct sqlite_store *)sql;
+	struct conn *c = (struct conn *)hc;
 	c->base.drv = &driver;
 	int rc = hl_db_open(ss->path, 0, &c->db, cause);
 	if (rc != 0)
@@ -501,11 +487,8 @@ sqlite_close(struct hl_store *st)
 	struct sqlite_store *ss = impl(st);
 	if (ss == NULL)
 		return;
-	for (unsigned i = 0; i < ss->sql.nreaders; i++)
-		conn_close(&ss->readers[i]);
-	free(ss->readers);
-	conn_close(&ss->writer);
-	hl_sql_store_destroy(&ss->sql);
+	hl_sql_store_destroy(&ss->sql, conn_close);
+	conn_close(&ss->writer.base);
 	free(ss);
 }
 
@@ -518,21 +501,11 @@ schema(struct sqlite_store *ss, int create, int target, char *cause)
 	if (hl_db_user_version(ss->writer.db, &version) != 0)
 		return hl_fail(cause, HL_EDB,
 		    "%s: cannot read the schema version", ss->path);
-	if (version == target)
-		return 0;
-	if (version > SCHEMA_VERSION)
-		return hl_fail(cause, HL_EDB,
-		    "%s: schema version %d is newer than this relay knows (%d)",
-		    ss->path, version, SCHEMA_VERSION);
-	if (!create && version == 0)
-		return hl_fail(cause, HL_ENOTFOUND,
-		    "%s: not initialised; run 'hotline-relay init'", ss->path);
-	if (!create)
-		return hl_fail(cause, HL_EDB,
-		    "%s: schema version %d is older than this relay's (%d); run "
-		    "'hotline-relay init' to upgrade it", ss->path, version,
-		    SCHEMA_VERSION);
-	int rc = hl_db_begin(ss->writer.db);
+	int rc = hl_sql_schema_policy(ss->path, version, target, create,
+	    cause);
+	if (rc <= 0)
+		return rc;
+	rc = hl_db_begin(ss->writer.db);
 	if (rc != 0)
 		return hl_fail(cause, rc, "%s: cannot start a transaction",
 		    ss->path);
@@ -582,21 +555,9 @@ sqlite_open(const char *location, int create, unsigned readers,
 		    ss->path);
 	if (rc == 0)
 		rc = schema(ss, create, SCHEMA_VERSION, cause);
-	if (rc == 0 && readers > 0) {
-		rc = hl_sql_store_readers(&ss->sql, readers, cause);
-		ss->readers = calloc(readers, sizeof *ss->readers);
-		if (rc == 0 && ss->readers == NULL)
-			rc = hl_fail(cause, HL_ENOMEM, "out of memory");
-		for (unsigned i = 0; rc == 0 && i < readers; i++) {
-			rc = reader_open(ss, &ss->readers[i], cause);
-			if (rc == 0) {
-				ss->sql.readers[i] = &ss->readers[i].base;
-				ss->sql.nreaders = i + 1;
-			} else {
-				conn_close(&ss->readers[i]);
-			}
-		}
-	}
+	if (rc == 0)
+		rc = hl_sql_store_open_readers(&ss->sql, readers,
+		    sizeof(struct conn), reader_open, cause);
 	if (rc != 0) {
 		sqlite_close(&ss->sql.base);
 		return rc;
