@@ -193,6 +193,8 @@ read_stdin(char *buf, size_t cap, size_t *len)
 		if (n == cap - 1)
 			break;    /* too long: the caller says so */
 		ssize_t r = read(STDIN_FILENO, buf + n, cap - 1 - n);
+		if (hl_cli_interrupted())
+			break;    /* whatever the read brought: Ctrl-C came first */
 		if (r > 0) {
 			n += (size_t)r;
 			continue;
