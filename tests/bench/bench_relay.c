@@ -9,6 +9,8 @@
  *      relay, that answers every POST 202 without touching a disk, driven
  *      by the same load generator with the same concurrency;
  *   and for latency, the relay's own POST round trip at the same load.
+ *   Beside the relay on SQLite, the same load on a second relay whose
+ *   store is PostgreSQL (a throwaway cluster on the same disk, fsync on).
  *
  *   bench_relay [SECONDS_PER_ROW]     (default 3, at most 60)
  */
@@ -32,6 +34,7 @@
 #include "crypto/hl_err.h"
 #include "tests/lib/hl_testapi.h"
 #include "tests/lib/hl_testhttp.h"
+#include "tests/lib/hl_testpg.h"
 #include "tests/lib/hl_testrelay.h"
 
 #define DEFAULT_SECONDS 3.0
@@ -861,6 +864,7 @@ start_relay(struct hl_test_relay *r)
 struct row {
 	int c;
 	struct load_result relay, bare;
+	struct load_result pg;           /* the relay on PostgreSQL */
 	struct batches batches;          /* the relay's commits, this row */
 	struct tally sqlite_at_batch;    /* A at the running mean batch */
 	struct tally sqlite_one;         /* A at 1 row/commit (first row) */
@@ -896,6 +900,17 @@ print_throughput(const struct row *rows)
 		    100 * rate / a, ceil_a);
 		printf("%-40s %10.0f %10.0f %5.0f%%  %s\n", "", rate, bare,
 		    100 * rate / bare, ceil_b);
+		if (w->pg.seconds > 0) {
+			double pg = (double)w->pg.accepted / w->pg.seconds;
+			printf("%-40s %10.0f %10.0f %5.0f%%  %s\n",
+			    "  the same on PostgreSQL", pg, rate,
+			    100 * pg / rate, "the relay on SQLite");
+			if (w->pg.refused || w->pg.failed)
+				printf("  (C=%d on PostgreSQL: refused %ld "
+				    "(last status %ld), no answer %ld)\n",
+				    w->c, w->pg.refused, w->pg.last_bad_status,
+				    w->pg.failed);
+		}
 		if (w->relay.refused || w->relay.failed || w->bare.refused ||
 		    w->bare.failed)
 			printf("  (C=%d: relay refused %ld (last status %ld), "
@@ -992,6 +1007,17 @@ main(int argc, char **argv)
 
 	struct hl_test_relay r;
 	start_relay(&r);
+	/* The same relay on PostgreSQL, when its server is installed. */
+	static struct hl_test_pg pg = { .durable = 1 };
+	struct hl_test_relay rp;
+	char pg_url[256];
+	int with_pg = hl_test_pg_available() && hl_test_pg_start(&pg) == 0 &&
+	    hl_test_pg_createdb(&pg, "bench", pg_url, sizeof pg_url) == 0;
+	if (with_pg) {
+		setenv("HOTLINE_TEST_STORE", "postgresql", 1);
+		start_relay(&rp);
+		unsetenv("HOTLINE_TEST_STORE");
+	}
 	struct hl_test_account senders[NSENDERS], rcpts[NRCPTS];
 	struct hl_test_account lat_from[NRATES], lat_to[NRATES], sink[NRATES];
 	char handle[64];
@@ -1002,6 +1028,15 @@ main(int argc, char **argv)
 	for (int i = 0; i < NRCPTS; i++) {
 		snprintf(handle, sizeof handle, "rcpt%d.bench", i + 1);
 		make_account(&r, handle, &rcpts[i]);
+	}
+	struct hl_test_account pg_senders[NSENDERS], pg_rcpts[NRCPTS];
+	for (int i = 0; with_pg && i < NSENDERS; i++) {
+		snprintf(handle, sizeof handle, "send%02d.bench", i + 1);
+		make_account(&rp, handle, &pg_senders[i]);
+	}
+	for (int i = 0; with_pg && i < NRCPTS; i++) {
+		snprintf(handle, sizeof handle, "rcpt%d.bench", i + 1);
+		make_account(&rp, handle, &pg_rcpts[i]);
 	}
 	/* Accounts of their own per rate: nothing one rate leaves behind
 	 * reaches the next. The sink is a recipient nobody fetches for. */
@@ -1038,6 +1073,12 @@ main(int argc, char **argv)
 			if (i == 0)
 				ceiling_run(&cdb, 1.0, slice, &w->sqlite_one);
 
+			if (with_pg) {
+				struct load lp = { rp.url, pg_senders,
+					pg_rcpts, w->c, slice };
+				run_load(&lp, &w->pg);
+			}
+
 			struct MHD_Daemon *d = bare_start(bare_url,
 			    sizeof bare_url);
 			ld.base_url = bare_url;
@@ -1071,6 +1112,13 @@ main(int argc, char **argv)
 		latency_free(&alone[i]);
 	}
 	hl_test_relay_free(&r);
+	if (with_pg) {
+		hl_test_relay_free(&rp);
+		hl_test_pg_free(&pg);
+	} else {
+		printf("\n(no PostgreSQL row: its server is not installed or "
+		    "did not start)\n");
+	}
 	curl_global_cleanup();
 	return 0;
 }

@@ -191,10 +191,13 @@ hl_test_pg_start(struct hl_test_pg *pg)
 	snprintf(data, sizeof data, "%s/data", pg->dir);
 	snprintf(log, sizeof log, "%s/pg.log", pg->dir);
 	/* fsync off: a test cluster never outlives a crash of the machine;
-	 * what a test checks is the relay's COMMIT, not the disk's. */
+	 * what a test checks is the relay's COMMIT, not the disk's. A
+	 * benchmark measures the disk too. */
 	const char *argv[] = { postgres, "-D", data, "-k", pg->dir,
-	    "-c", "listen_addresses=", "-c", "fsync=off",
-	    "-c", "full_page_writes=off", "-c", "max_connections=300",
+	    "-c", "listen_addresses=",
+	    "-c", pg->durable ? "fsync=on" : "fsync=off",
+	    "-c", pg->durable ? "full_page_writes=on" : "full_page_writes=off",
+	    "-c", "max_connections=300",
 	    "-c", "shared_buffers=32MB", "-c", "deadlock_timeout=100ms",
 	    NULL };
 	if (spawn_as(argv, log, &pg->pid) != 0) {

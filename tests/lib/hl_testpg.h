@@ -19,6 +19,7 @@ struct hl_test_pg {
 	char bindir[128];       /* where initdb and postgres are */
 	pid_t pid;              /* the server while running, else 0 */
 	int made;               /* initdb done */
+	int durable;            /* set before start: fsync on (benchmarks) */
 };
 
 /* Whether PostgreSQL's server programs are installed. */
