@@ -36,6 +36,7 @@
 #include "tests/lib/hl_testhttp.h"
 #include "tests/lib/hl_testpg.h"
 #include "tests/lib/hl_testrelay.h"
+#include "tests/bench/bench_keys.h"
 
 #define DEFAULT_SECONDS 3.0
 #define SLICE_SECONDS 1.0       /* rows alternate measures in slices */
@@ -49,12 +50,12 @@
 #define GRACE_US 5000000LL      /* wait for late deliveries after sending */
 #define REQUEST_TIMEOUT_MS 15000L
 #define LONG_POLL_S 30
-#define LAT_SLOTS 64            /* POSTs in flight at once, open loop */
+#define LAT_SLOTS 256           /* POSTs in flight at once, open loop */
 #define FETCH_CAP (16u << 20)
 
-static const int concurrency[] = { 1, 8, 32 };
+static const int concurrency[] = { 1, 8, 32, 128 };
 #define NCONC (sizeof concurrency / sizeof concurrency[0])
-static const int latency_rates[] = { 50, 200 };
+static const int latency_rates[] = { 100, 1000, 5000 };
 #define NRATES (sizeof latency_rates / sizeof latency_rates[0])
 
 static long long
@@ -911,6 +912,14 @@ print_throughput(const struct row *rows)
 				    w->c, w->pg.refused, w->pg.last_bad_status,
 				    w->pg.failed);
 		}
+		if (w->c == 32) {
+			bench_key("relay_msgs_per_s", rate);
+			bench_key("ceiling_sqlite_rows_per_s", a);
+			bench_key("ceiling_http_req_per_s", bare);
+			bench_key("relay_vs_sqlite", rate / a);
+		} else if (w->c == 128) {
+			bench_key("relay_msgs_per_s_128", rate);
+		}
 		if (w->relay.refused || w->relay.failed || w->bare.refused ||
 		    w->bare.failed)
 			printf("  (C=%d: relay refused %ld (last status %ld), "
@@ -967,6 +976,12 @@ print_latency(struct latency *lat, struct latency *alone)
 			    pcts[p].name);
 			printf("%-32s %10.2f %10.2f %5.1fx  %+.2f\n", what, e,
 			    s, e / s, pct_ms(l->wake_us, l->paired, pcts[p].q));
+			if (l->rate == 1000 && pcts[p].q == 0.5)
+				bench_key("e2e_p50_ms_1000", e);
+			else if (l->rate == 1000 && pcts[p].q == 0.99)
+				bench_key("e2e_p99_ms_1000", e);
+			else if (l->rate == 5000 && pcts[p].q == 0.99)
+				bench_key("e2e_p99_ms_5000", e);
 		}
 		printf("  (%d msg/s: %ld of %ld accepted and %ld delivered, "
 		    "%ld errors; POST alone: %ld of %ld\n   accepted, %ld "

@@ -29,6 +29,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_session.h"
 #include "crypto/hl_time.h"
+#include "tests/bench/bench_keys.h"
 
 #define PASS "bench tui passphrase"
 #define CONTACTS 10
@@ -255,6 +256,8 @@ main(int argc, char **argv)
 	    "value");
 	printf("%-44s %10.1f\n", "tui_first_frame_ms_100k", fr[mid]);
 	printf("%-44s %10.1f\n", "client_rss_mb_100k", rss[mid]);
+	bench_key("tui_first_frame_ms_100k", fr[mid]);
+	bench_key("client_rss_mb_100k", rss[mid]);
 	printf("%-44s %10.2f\n", "ceiling: one page from the store, ms", pg[mid]);
 	printf("%-44s %10.2f\n", "ceiling: bare ncurses 80x24 frame, ms", bare[mid]);
 	printf("\nfirst frame: from the profile opened (the key derived) to the "
