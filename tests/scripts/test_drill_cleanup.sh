@@ -57,10 +57,12 @@ client a.test register
 wait 5m
 DRILL
 for sig in TERM INT; do
+	# A fresh file: the last round's 'wait 5m' must not be taken for this one's.
+	rm -f "$T_DIR/out"
 	"$B/hotline-drill" "$T_DIR/long.drill" >"$T_DIR/out" 2>&1 &
 	pid=$!
 	n=0
-	until grep -q 'wait 5m' "$T_DIR/out"; do
+	until grep -q 'wait 5m' "$T_DIR/out" 2>/dev/null; do
 		n=$((n + 1)); [ $n -lt 300 ] || fail "the scenario did not get to its wait"
 		sleep 0.1
 	done
