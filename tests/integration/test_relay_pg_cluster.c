@@ -395,6 +395,48 @@ test_database_restart_mid_load(void **state)
 	assert_true(order);
 }
 
+/* Runs one statement on the test's database with psql. */
+static int
+psql(const char *statement)
+{
+	char prog[192], log[192];
+	snprintf(prog, sizeof prog, "%s/psql", pg.bindir);
+	snprintf(log, sizeof log, "%s/psql.log", pg.dir);
+	const char *argv[] = { prog, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+	    "-h", pg.dir, "-U", "hotline", "-d", "cluster", "-c", statement,
+	    NULL };
+	pid_t pid;
+	int status = 0;
+	if (hl_test_spawn(argv, log, log, &pid) != 0 ||
+	    hl_test_wait(pid, 30000, &status) != 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The version table decides: a database a newer relay has upgraded is
+ * refused with a clear message; init here changes nothing. */
+static void
+test_schema_version_table(void **state)
+{
+	(void)state;
+	char out[1024], err[1024];
+	static const char *const stats[] = { "stats", NULL };
+	assert_int_equal(hl_test_relay_cmd(&ra, out, sizeof out, err,
+	    sizeof err, stats), 0);
+	assert_int_equal(psql("INSERT INTO hotline_schema (version)"
+	    " VALUES (99)"), 0);
+	assert_true(hl_test_relay_cmd(&ra, out, sizeof out, err, sizeof err,
+	    stats) != 0);
+	assert_non_null(strstr(err, "newer than this relay knows"));
+	assert_int_equal(psql("DELETE FROM hotline_schema WHERE version = 99"),
+	    0);
+	static const char *const init[] = { "init", NULL };
+	assert_int_equal(hl_test_relay_cmd(&ra, out, sizeof out, err,
+	    sizeof err, init), 0);
+	assert_int_equal(hl_test_relay_cmd(&ra, out, sizeof out, err,
+	    sizeof err, stats), 0);
+}
+
 int
 main(void)
 {
@@ -409,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_prekeys_across_relays),
 		cmocka_unit_test(test_relay_killed_mid_load),
 		cmocka_unit_test(test_database_restart_mid_load),
+		cmocka_unit_test(test_schema_version_table),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
