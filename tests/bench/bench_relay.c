@@ -37,6 +37,7 @@
 #include "tests/lib/hl_testpg.h"
 #include "tests/lib/hl_testrelay.h"
 #include "tests/bench/bench_keys.h"
+#include "tests/bench/store_fill.h"
 
 #define DEFAULT_SECONDS 3.0
 #define SLICE_SECONDS 1.0       /* rows alternate measures in slices */
@@ -375,6 +376,89 @@ ceiling_run(struct ceiling_db *c, double batch, double seconds,
 		now = now_us();
 	} while (now < end);
 	c->rows += rows;
+	t->rows += (double)rows;
+	t->us += (double)(now - t0);
+}
+
+/* --- ceiling C: the relay's own store (schema, statements, batch
+ * rules) driven through relay/store.h from this thread, as the writer
+ * drives it, with no HTTP: a store of its own in the same folder --- */
+
+struct ceiling_store {
+	struct hl_store *st;
+	int64_t senders[NSENDERS];
+	char path[512];
+	long long n;
+};
+
+static void
+store_ceiling_open(struct ceiling_store *c, const char *dir)
+{
+	char url[600], cause[256] = "", handle[64];
+	snprintf(c->path, sizeof c->path, "%s/ceiling-store.db", dir);
+	snprintf(url, sizeof url, "sqlite:%s", c->path);
+	if (hl_store_open(url, 1, 1, &c->st, cause) != 0)
+		die(cause);
+	for (int i = 0; i < NSENDERS + NRCPTS; i++) {
+		int64_t id;
+		if (i < NSENDERS)
+			snprintf(handle, sizeof handle, "send%02d.bench", i + 1);
+		else
+			snprintf(handle, sizeof handle, "rcpt%d.bench",
+			    i - NSENDERS + 1);
+		if (store_fill_account(c->st, handle, &id, NULL, cause) != 0)
+			die(cause);
+		if (i < NSENDERS)
+			c->senders[i] = id;
+	}
+	c->n = 0;
+}
+
+static void
+store_ceiling_close(struct ceiling_store *c)
+{
+	hl_store_close(c->st);
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[sizeof c->path + 8];
+		snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
+		unlink(p);
+	}
+}
+
+/* As ceiling_run, through the store: batch_begin, queue_message for each
+ * message of BODY_BYTES random bytes, batch_commit. */
+static void
+store_ceiling_run(struct ceiling_store *c, double batch, double seconds,
+    struct tally *t)
+{
+	uint8_t body[BODY_BYTES];
+	char cause[256] = "", from[64], to[64];
+	long long rows = 0, commits = 0;
+	long long t0 = now_us(), end = t0 + (long long)(seconds * 1e6), now;
+	do {
+		long long want = llround((double)(commits + 1) * batch) - rows;
+		if (want < 1)
+			want = 1;
+		if (c->st->ops->batch_begin(c->st, cause) != 0)
+			die(cause);
+		for (long long i = 0; i < want; i++) {
+			long long k = c->n + rows + i;
+			randombytes_buf(body, sizeof body);
+			snprintf(from, sizeof from, "send%02lld.bench",
+			    k % NSENDERS + 1);
+			snprintf(to, sizeof to, "rcpt%lld.bench", k % NRCPTS + 1);
+			if (store_fill_message(c->st, c->senders[k % NSENDERS],
+			    from, to, body, sizeof body, cause) != 0)
+				die(cause);
+		}
+		if (c->st->ops->batch_commit(c->st, cause) != 0)
+			die(cause);
+		rows += want;
+		commits++;
+		now = now_us();
+	} while (now < end);
+	c->n += rows;
 	t->rows += (double)rows;
 	t->us += (double)(now - t0);
 }
@@ -869,6 +953,7 @@ struct row {
 	struct batches batches;          /* the relay's commits, this row */
 	struct tally sqlite_at_batch;    /* A at the running mean batch */
 	struct tally sqlite_one;         /* A at 1 row/commit (first row) */
+	struct tally store_at_batch;     /* C at the running mean batch */
 };
 
 static double
@@ -901,6 +986,13 @@ print_throughput(const struct row *rows)
 		    100 * rate / a, ceil_a);
 		printf("%-40s %10.0f %10.0f %5.0f%%  %s\n", "", rate, bare,
 		    100 * rate / bare, ceil_b);
+		const struct tally *ts = &w->store_at_batch;
+		double cs = ts->rows * 1e6 / ts->us;
+		char ceil_c[48];
+		snprintf(ceil_c, sizeof ceil_c, "C: relay store, %.2f msgs/commit",
+		    mean_batch(w));
+		printf("%-40s %10.0f %10.0f %5.0f%%  %s\n", "", rate, cs,
+		    100 * rate / cs, ceil_c);
 		if (w->pg.seconds > 0) {
 			double pg = (double)w->pg.accepted / w->pg.seconds;
 			printf("%-40s %10.0f %10.0f %5.0f%%  %s\n",
@@ -936,6 +1028,11 @@ print_throughput(const struct row *rows)
 	    "relay's measured mean batch per transaction (1 row: no\n   "
 	    "grouping). The relay's commit also writes its idempotency row and "
 	    "indexes.\n"
+	    "C: the relay's own store (schema, statements, idempotency row, "
+	    "quotas)\n   driven through relay/store.h from the benchmark's "
+	    "thread as the writer\n   drives it (batch_begin, queue_message "
+	    "each, batch_commit), same batch, no\n   HTTP; a store of its own "
+	    "in the same folder, synchronous=FULL.\n"
 	    "B: libmicrohttpd alone in this process, threaded as the relay "
 	    "(internal epoll\n   thread, pool of %d), reading each body and "
 	    "answering 202 with a small JSON\n   body, no disk; driven by the "
@@ -1066,6 +1163,8 @@ main(int argc, char **argv)
 
 	struct ceiling_db cdb;
 	ceiling_open(&cdb, r.dir);
+	struct ceiling_store csd;
+	store_ceiling_open(&csd, r.dir);
 	struct row rows[NCONC];
 	char bare_url[64];
 	for (size_t i = 0; i < NCONC; i++) {
@@ -1087,6 +1186,8 @@ main(int argc, char **argv)
 			    &w->sqlite_at_batch);
 			if (i == 0)
 				ceiling_run(&cdb, 1.0, slice, &w->sqlite_one);
+			store_ceiling_run(&csd, mean_batch(w), slice,
+			    &w->store_at_batch);
 
 			if (with_pg) {
 				struct load lp = { rp.url, pg_senders,
@@ -1102,6 +1203,7 @@ main(int argc, char **argv)
 		}
 	}
 	ceiling_close(&cdb);
+	store_ceiling_close(&csd);
 
 	struct latency alone[NRATES], lat[NRATES];
 	for (size_t i = 0; i < NRATES; i++) {
