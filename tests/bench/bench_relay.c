@@ -380,6 +380,39 @@ ceiling_run(struct ceiling_db *c, double batch, double seconds,
 	t->us += (double)(now - t0);
 }
 
+/* The load generator checked: wrk (when on PATH) against the bare server
+ * at concurrency c for `seconds`, the same POST body. Requests per second,
+ * or -1 when wrk is absent or its answer is unreadable. */
+static double
+wrk_check(const char *dir, int c, double seconds)
+{
+	char script[512], body[POST_MAX], cmd[1400], line[256], url[64];
+	snprintf(script, sizeof script, "%s/post.lua", dir);
+	FILE *f = fopen(script, "w");
+	if (f == NULL)
+		return -1;
+	make_message(body, sizeof body, "rcpt1.bench",
+	    "00000000000000000000000000000001");
+	fprintf(f, "wrk.method = \"POST\"\nwrk.body = '%s'\n"
+	    "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+	    "wrk.headers[\"Authorization\"] = \"Bearer 00\"\n", body);
+	fclose(f);
+	struct MHD_Daemon *d = bare_start(url, sizeof url);
+	snprintf(cmd, sizeof cmd, "wrk -t1 -c%d -d%ds -s '%s' "
+	    "%s/v1/messages 2>/dev/null", c,
+	    (int)(seconds < 1 ? 1 : seconds + 0.5), script, url);
+	double rps = -1;
+	FILE *p = popen(cmd, "r");
+	while (p != NULL && fgets(line, sizeof line, p) != NULL)
+		if (strncmp(line, "Requests/sec:", 13) == 0)
+			rps = strtod(line + 13, NULL);
+	if (p != NULL)
+		pclose(p);
+	MHD_stop_daemon(d);
+	unlink(script);
+	return rps;
+}
+
 /* --- ceiling C: the relay's own store (schema, statements, batch
  * rules) driven through relay/store.h from this thread, as the writer
  * drives it, with no HTTP: a store of its own in the same folder --- */
@@ -963,7 +996,7 @@ mean_batch(const struct row *w)
 }
 
 static void
-print_throughput(const struct row *rows)
+print_throughput(const struct row *rows, double wrk32)
 {
 	printf("durable messages per second: POST /v1/messages, 1 KiB random "
 	    "bodies, C senders\non keep-alive connections, each posting again "
@@ -1022,12 +1055,28 @@ print_throughput(const struct row *rows)
 	printf("%-40s %10s %10.0f %6s  %s\n", "no group commit (reference)", "",
 	    rows[0].sqlite_one.rows * 1e6 / rows[0].sqlite_one.us, "",
 	    "A: SQLite, 1 row/commit");
+	const struct row *w32 = NULL;
+	for (size_t i = 0; i < NCONC; i++)
+		if (rows[i].c == 32)
+			w32 = &rows[i];
+	if (w32 != NULL && wrk32 > 0)
+		printf("%-40s %10.0f %10.0f %5.0f%%  %s\n",
+		    "load generator check, C=32",
+		    (double)w32->bare.accepted / w32->bare.seconds, wrk32,
+		    100 * ((double)w32->bare.accepted / w32->bare.seconds) /
+		    wrk32, "wrk against B, same body");
+	else
+		printf("(wrk not found: the load generator is not checked)\n");
 	printf("\nA: raw SQLite on the relay's disk (same folder), WAL, "
 	    "synchronous=FULL, one table\n   (integer key, sender, recipient, "
 	    "1.4 KiB random blob), inserting in a loop and\n   committing the "
 	    "relay's measured mean batch per transaction (1 row: no\n   "
 	    "grouping). The relay's commit also writes its idempotency row and "
 	    "indexes.\n"
+	    "load generator check: B driven by wrk (one thread, 32 "
+	    "connections, the same\n   POST) against B driven by this "
+	    "program's libcurl loop; below 100%% the loop,\n   not the "
+	    "server, bounds B.\n"
 	    "C: the relay's own store (schema, statements, idempotency row, "
 	    "quotas)\n   driven through relay/store.h from the benchmark's "
 	    "thread as the writer\n   drives it (batch_begin, queue_message "
@@ -1203,6 +1252,7 @@ main(int argc, char **argv)
 		}
 	}
 	ceiling_close(&cdb);
+	double wrk32 = wrk_check(r.dir, 32, secs);
 	store_ceiling_close(&csd);
 
 	struct latency alone[NRATES], lat[NRATES];
@@ -1222,7 +1272,7 @@ main(int argc, char **argv)
 	    "%g s per row in %d slices,\n%ld CPUs, load average %.2f before "
 	    "the run, data in %s on %s\n\n", HTTP_THREADS, secs, slices, cpus,
 	    load[0], r.dir, fs_name(r.dir));
-	print_throughput(rows);
+	print_throughput(rows, wrk32);
 	print_latency(lat, alone);
 	for (size_t i = 0; i < NRATES; i++) {
 		latency_free(&lat[i]);
