@@ -956,7 +956,7 @@ make_account(struct hl_test_relay *r, const char *handle,
 }
 
 static void
-start_relay(struct hl_test_relay *r)
+start_relay(struct hl_test_relay *r, const char *store_url)
 {
 	char threads[16];
 	snprintf(threads, sizeof threads, "%d", HTTP_THREADS);
@@ -972,6 +972,14 @@ start_relay(struct hl_test_relay *r)
 	hl_test_relay_set(r, "limits", "rate_per_minute", "1000000");
 	hl_test_relay_set(r, "limits", "max_queue_per_recipient", "10000000");
 	hl_test_relay_set(r, "limits", "max_queue_per_sender", "10000000");
+	if (store_url != NULL) {
+		static const char *const init[] = { "init", NULL };
+		char err[1024];
+		hl_test_relay_set(r, "store", "url", store_url);
+		if (hl_test_relay_write_config(r) != 0 ||
+		    hl_test_relay_cmd(r, NULL, 0, err, sizeof err, init) != 0)
+			die("cannot initialise the PostgreSQL store");
+	}
 	if (hl_test_relay_start(r) != 0)
 		die("cannot start the relay");
 }
@@ -1167,18 +1175,15 @@ main(int argc, char **argv)
 	double slice = secs / slices;
 
 	struct hl_test_relay r;
-	start_relay(&r);
+	start_relay(&r, NULL);
 	/* The same relay on PostgreSQL, when its server is installed. */
 	static struct hl_test_pg pg = { .durable = 1 };
 	struct hl_test_relay rp;
 	char pg_url[256];
 	int with_pg = hl_test_pg_available() && hl_test_pg_start(&pg) == 0 &&
 	    hl_test_pg_createdb(&pg, "bench", pg_url, sizeof pg_url) == 0;
-	if (with_pg) {
-		setenv("HOTLINE_TEST_STORE", "postgresql", 1);
-		start_relay(&rp);
-		unsetenv("HOTLINE_TEST_STORE");
-	}
+	if (with_pg)
+		start_relay(&rp, pg_url);
 	struct hl_test_account senders[NSENDERS], rcpts[NRCPTS];
 	struct hl_test_account lat_from[NRATES], lat_to[NRATES], sink[NRATES];
 	char handle[64];
