@@ -427,6 +427,73 @@ bare_messages(double secs)
 	return rate;
 }
 
+/* Decrypts msg on cipher c (whichever kind it is). */
+static void
+bare_deliver(session_cipher *c, ciphertext_message *msg, signal_context *g)
+{
+	signal_buffer *pt = NULL;
+	signal_buffer *ser = ciphertext_message_get_serialized(msg);
+	if (ciphertext_message_get_type(msg) == CIPHERTEXT_PREKEY_TYPE) {
+		pre_key_signal_message *pm = NULL;
+		if (pre_key_signal_message_deserialize(&pm, signal_buffer_data(ser),
+		    signal_buffer_len(ser), g) < 0 ||
+		    session_cipher_decrypt_pre_key_signal_message(c, pm, NULL,
+		    &pt) < 0)
+			die("bare decrypt");
+		SIGNAL_UNREF(pm);
+	} else {
+		signal_message *sm = NULL;
+		if (signal_message_deserialize(&sm, signal_buffer_data(ser),
+		    signal_buffer_len(ser), g) < 0 ||
+		    session_cipher_decrypt_signal_message(c, sm, NULL, &pt) < 0)
+			die("bare decrypt");
+		SIGNAL_UNREF(sm);
+	}
+	signal_buffer_free(pt);
+}
+
+/* Bare: ping-pong, each side answering the other's message, so that every
+ * message starts a DH ratchet step. Messages (both directions) per second. */
+static double
+bare_pingpong(double secs)
+{
+	struct mem a, b;
+	mem_init(&a, 1);
+	mem_init(&b, 1);
+	session_pre_key_bundle *bundle = mem_bundle(&b, 1);
+	signal_protocol_address addr_b = { "fi.ncsc", 7, 1 };
+	signal_protocol_address addr_a = { "ee.cert", 7, 1 };
+	session_builder *sb = NULL;
+	session_cipher *ca = NULL, *cb = NULL;
+	if (session_builder_create(&sb, a.s, &addr_b, a.g) < 0 ||
+	    session_builder_process_pre_key_bundle(sb, bundle) < 0 ||
+	    session_cipher_create(&ca, a.s, &addr_b, a.g) < 0 ||
+	    session_cipher_create(&cb, b.s, &addr_a, b.g) < 0)
+		die("bare session");
+	int n = 0;
+	double t0 = now_s();
+	while (now_s() - t0 < secs) {
+		ciphertext_message *msg = NULL;
+		if (session_cipher_encrypt(ca, payload, sizeof payload, &msg) < 0)
+			die("bare encrypt");
+		bare_deliver(cb, msg, b.g);
+		SIGNAL_UNREF(msg);
+		if (session_cipher_encrypt(cb, payload, sizeof payload, &msg) < 0)
+			die("bare encrypt");
+		bare_deliver(ca, msg, a.g);
+		SIGNAL_UNREF(msg);
+		n += 2;
+	}
+	double rate = n / (now_s() - t0);
+	session_cipher_free(ca);
+	session_cipher_free(cb);
+	session_builder_free(sb);
+	SIGNAL_UNREF(bundle);
+	mem_free(&a);
+	mem_free(&b);
+	return rate;
+}
+
 /* --- hotline's core --- */
 
 struct side {
@@ -553,6 +620,51 @@ ours_messages(const char *dir, double secs, int batch)
 	return rate;
 }
 
+/* Ours: ping-pong, each message committed on its own (a reply cannot
+ * wait for a batch), every message a DH ratchet step. */
+static double
+ours_pingpong(const char *dir, double secs)
+{
+	struct side a, b;
+	struct hl_bundle bundle;
+	struct hl_prekey_pub *pks;
+	size_t npks;
+	char cause[HL_CAUSE_MAX];
+	side_new(&a, dir, "a", "ee.cert", 1);
+	side_new(&b, dir, "b", "fi.ncsc", 1);
+	hl_identity_public(b.c, &bundle);
+	hl_prekeys_public(b.c, &pks, &npks);
+	bundle.has_prekey = 1;
+	bundle.prekey = pks[0];
+	free(pks);
+	if (hl_session_start(a.c, "fi.ncsc", &bundle, cause) != 0)
+		die(cause);
+	struct side *from[2] = { &a, &b }, *to[2] = { &b, &a };
+	const char *peer_of_to[2] = { "ee.cert", "fi.ncsc" };
+	const char *peer_of_from[2] = { "fi.ncsc", "ee.cert" };
+	int n = 0;
+	double t0 = now_s();
+	while (now_s() - t0 < secs) {
+		int k = n % 2;
+		struct hl_ciphertext ct;
+		uint8_t *pt;
+		size_t ptlen;
+		if (hl_session_encrypt(from[k]->c, peer_of_from[k], payload,
+		    sizeof payload, &ct, cause) != 0)
+			die(cause);
+		if (hl_session_decrypt(to[k]->c, peer_of_to[k], ct.type, ct.data,
+		    ct.len, &pt, &ptlen, cause) != 0)
+			die(cause);
+		hl_plaintext_free(pt, ptlen);
+		hl_ciphertext_free(&ct);
+		n++;
+	}
+	double rate = n / (now_s() - t0);
+	side_free(&a);
+	side_free(&b);
+	return rate;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -565,6 +677,7 @@ main(int argc, char **argv)
 	double bs = bare_setups(secs), os = ours_setups(dir, secs);
 	double bm = bare_messages(secs);
 	double o1 = ours_messages(dir, secs, 1), o100 = ours_messages(dir, secs, 100);
+	double bp = bare_pingpong(secs), op = ours_pingpong(dir, secs);
 	rmdir(dir);
 	printf("crypto core, %.0f s per row, one process\n\n", secs);
 	printf("%-52s %12s %12s %7s\n", "measure", "hotline/s", "ceiling/s", "ratio");
@@ -574,11 +687,15 @@ main(int argc, char **argv)
 	    "messages one way, each its own commit (fsync)", o1, bm, 100 * o1 / bm);
 	printf("%-52s %12.0f %12.0f %6.0f%%\n",
 	    "messages one way, 100 per transaction", o100, bm, 100 * o100 / bm);
+	printf("%-52s %12.0f %12.0f %6.0f%%\n",
+	    "ping-pong, each its own commit (DH ratchet each)", op, bp,
+	    100 * op / bp);
 	/* The 256-byte one-way figure is the batched one: 100 received
 	 * messages decrypted and stored in one transaction. */
 	bench_key("crypto_oneway_256_per_s", o100);
 	bench_key("bare_oneway_256_per_s", bm);
 	bench_key("crypto_vs_bare_oneway", o100 / bm);
+	bench_key("crypto_vs_bare_pingpong", op / bp);
 	printf("\nceiling: libsignal-protocol-c with in-memory stores and the same "
 	    "OpenSSL provider\nhotline: sealed SQLite stores (WAL, synchronous=FULL), "
 	    "savepoints, trust checks\n");
