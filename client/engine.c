@@ -431,6 +431,8 @@ hl_engine_refresh_timer(struct hl_engine *e)
 	e->next_timer_ms = t.next;
 	if (next_ack_by > 0 && (e->next_timer_ms == 0 || next_ack_by < e->next_timer_ms))
 		e->next_timer_ms = next_ack_by;
+	if (e->next_timer_ms > 0 && e->next_timer_ms < e->send_hold_until_ms)
+		e->next_timer_ms = e->send_hold_until_ms;
 }
 
 struct overdue_ctx {

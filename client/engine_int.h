@@ -55,6 +55,10 @@ struct hl_engine {
 	int fetch_status;         /* the last failed fetch's HTTP status */
 	int fetch_limit;          /* items per fetch asked for; 0: the relay's */
 	int keys_inflight;
+	/* The store could not record a failed attempt (a full disk): the
+	 * message is still due, so nothing is sent before this, or
+	 * the outbox would spin on it. Wall ms, like next_timer_ms. */
+	int64_t send_hold_until_ms;
 	int relay_ok;             /* -1 unknown, 0 unreachable, 1 answered */
 	int auth_failed;
 	int skew_reported;

@@ -89,6 +89,7 @@ settle(struct hl_engine *e, const char *peer, const char *id,
 			hl_engine_emit(e, HL_EV_STATE, &m, m.peer, 0, why);
 	} else {
 		hl_crypto_rollback(e->c);
+		e->send_hold_until_ms = hl_now_ms() + HL_RETRY_BASE_MS;
 	}
 	hl_msg_clear(&m);
 }
@@ -247,23 +248,35 @@ post_done(const struct hl_net_resp *r, void *arg)
 	}
 	if (how == HL_OUT_OK) {
 		struct hl_msg m;
+		/* Accepted but not recorded (a full disk): it stays queued and
+		 * due, so hold the outbox a while rather than post it again and
+		 * again; the relay takes the retry as the same message. */
+		int recorded = 0;
 		if (hl_crypto_begin(e->c) == 0) {
 			int rc = hl_store_msg_get(e->c, HL_OUT, x->peer, x->id, &m);
+			if (rc == 0)
+				recorded = 1;    /* gone meanwhile: nothing to hold */
 			if (rc == 1 && m.state == HL_ST_QUEUED) {
 				m.reason[0] = '\0';
 				rc = hl_store_msg_transition(e->c, &m, HL_ST_SENT,
 				    hl_now_ms());
 				if (rc == 0 && hl_crypto_commit(e->c) == 0) {
+					recorded = 1;
 					hl_engine_emit(e, HL_EV_STATE, &m, m.peer, 0, NULL);
 				} else {
 					hl_crypto_rollback(e->c);
 				}
+			} else if (rc == 1) {
+				recorded = 1;
+				hl_crypto_rollback(e->c);
 			} else {
 				hl_crypto_rollback(e->c);
 			}
 			if (rc == 1 || rc == 0)
 				hl_msg_clear(&m);
 		}
+		if (!recorded)
+			e->send_hold_until_ms = hl_now_ms() + HL_RETRY_BASE_MS;
 	} else if (how == HL_OUT_AUTH) {
 		auth_failed(e, why);
 	} else {
@@ -402,6 +415,8 @@ send_one(struct hl_engine *e, const struct due *d)
 void
 hl_engine_send_due(struct hl_engine *e)
 {
+	if (hl_now_ms() < e->send_hold_until_ms)
+		return;
 	struct due_list *d = calloc(1, sizeof *d);
 	if (d == NULL || e->auth_failed) {
 		free(d);

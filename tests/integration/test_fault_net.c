@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -76,9 +77,34 @@ delete_namespaces(void)
 	made = 0;
 }
 
+/* Namespaces left by an earlier run of this test whose process is gone
+ * (one killed before its clean-up ran): named hlf-r<pid> and hlf-c<pid>. */
+static void
+delete_stale(void)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *e;
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		if (strncmp(e->d_name, "hlf-", 4) != 0 ||
+		    (e->d_name[4] != 'r' && e->d_name[4] != 'c'))
+			continue;
+		long pid = strtol(e->d_name + 5, &end, 10);
+		if (*end != '\0' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		const char *argv[] = { "ip", "netns", "delete", e->d_name, NULL };
+		run(argv);
+	}
+	closedir(d);
+}
+
 static int
 make_namespaces(void)
 {
+	delete_stale();
 	snprintf(ns_relay, sizeof ns_relay, "hlf-r%d", (int)getpid());
 	snprintf(ns_clients, sizeof ns_clients, "hlf-c%d", (int)getpid());
 	char *vr = veth_r, *vc = veth_c;

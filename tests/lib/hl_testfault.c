@@ -312,8 +312,8 @@ check_out(struct hl_msg *m, void *arg)
 	for (size_t i = 0; i < w->n; i++) {
 		if (strcmp(w->v[i].client->handle, m->peer) != 0)
 			continue;
-		if (bsearch(m->id, w->in[i].id, w->in[i].n, sizeof w->in[i].id[0],
-		    cmp_id) == NULL)
+		if (w->in[i].n == 0 || bsearch(m->id, w->in[i].id, w->in[i].n,
+		    sizeof w->in[i].id[0], cmp_id) == NULL)
 			t->lost++;
 		return 0;
 	}
@@ -343,9 +343,12 @@ hl_fault_tally(struct hl_test_engine *v, size_t n, struct hl_fault_tally *t)
 		struct hl_msg_query q = { .dir = HL_IN, .state = -1,
 		    .exclude_receipts = 1 };
 		rc = hl_store_msg_each(v[i].crypto, &q, collect_in, &in[i]);
-		qsort(in[i].id, in[i].n, sizeof in[i].id[0], cmp_id);
+		if (in[i].n > 0)
+			qsort(in[i].id, in[i].n, sizeof in[i].id[0], cmp_id);
 		t->duplicates += dups_sorted(in[i].id, in[i].n);
-		qsort(v[i].received, v[i].nreceived, sizeof v[i].received[0], cmp_id);
+		if (v[i].nreceived > 0)
+			qsort(v[i].received, v[i].nreceived, sizeof v[i].received[0],
+			    cmp_id);
 		t->duplicates += dups_sorted(v[i].received, v[i].nreceived);
 	}
 	struct out_walk w = { v, n, in, t };
