@@ -28,8 +28,8 @@ hl_tui_note(struct hl_tui *t, const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	/* Our own words, but they may quote a handle or a cause: sanitized
-	 * like everything else that reaches the screen. */
-	char *s = hl_sanitize(buf, strlen(buf), 0);
+	 * like everything else that reaches the screen, on one line. */
+	char *s = hl_sanitize(buf, strlen(buf), HL_SANITIZE_ONELINE);
 	if (s == NULL)
 		return;
 	if (t->nnotes == TUI_NOTES_MAX) {
@@ -385,8 +385,10 @@ on_event(const struct hl_event *ev, void *arg)
 	t->dirty = 1;
 	switch (ev->kind) {
 	case HL_EV_RECEIVED:
-		if (k == HL_NOTIFY_URGENT || k == HL_NOTIFY_FLASH)
-			t->next_bell_mono = 0;   /* ring now */
+		if (k == HL_NOTIFY_FLASH)
+			t->next_bell_mono = 0;   /* ring now, then until acked */
+		else if (k == HL_NOTIFY_URGENT)
+			hl_tui_bell();           /* once */
 		break;
 	case HL_EV_RELAY:
 		if (!ev->n) {
