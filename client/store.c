@@ -37,12 +37,6 @@ static const char client_schema[] =
     "CREATE INDEX IF NOT EXISTS messages_by_state ON " T_MESSAGES " (dir, state, next_try);"
     "CREATE INDEX IF NOT EXISTS messages_by_peer ON " T_MESSAGES " (peer_idx, dir, state);"
     "CREATE INDEX IF NOT EXISTS messages_by_peer_row ON " T_MESSAGES " (peer_idx, rowid);"
-    /* Covering indexes for the counts of a big history: the rows hold
-     * sealed blobs, and a count must not read them. */
-    "CREATE INDEX IF NOT EXISTS messages_tally ON " T_MESSAGES
-    " (peer_idx, dir, state, kind, needs_ack);"
-    "CREATE INDEX IF NOT EXISTS messages_by_state_kind ON " T_MESSAGES
-    " (dir, state, kind, needs_ack);"
     "CREATE TABLE IF NOT EXISTS events (msg INTEGER NOT NULL, state INTEGER NOT NULL,"
     " at INTEGER NOT NULL, PRIMARY KEY (msg, state));"
     "CREATE TABLE IF NOT EXISTS " T_CONV " (peer_idx BLOB PRIMARY KEY,"
@@ -962,6 +956,26 @@ hl_store_conversations(struct hl_crypto *c,
 	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = HL_EDB;
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+hl_store_msg_count_state(struct hl_crypto *c, enum hl_dir dir,
+    enum hl_state st, int64_t *n)
+{
+	sqlite3_stmt *st_ = NULL;
+	*n = 0;
+	int rc = prep(c, "SELECT count(*) FROM " T_MESSAGES
+	    " WHERE dir = ? AND state = ? AND kind NOT IN (1, 2)", &st_);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int(st_, 1, (int)dir);
+	sqlite3_bind_int(st_, 2, (int)st);
+	if (sqlite3_step(st_) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st_, 0);
+	else
+		rc = HL_EDB;
+	sqlite3_finalize(st_);
 	return rc;
 }
 

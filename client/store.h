@@ -211,6 +211,12 @@ struct hl_conv_summary {
 int hl_store_conversations(struct hl_crypto *c,
     int (*fn)(const struct hl_conv_summary *s, void *arg), void *arg);
 
+/* The count of one state in one direction, receipts and acks aside: found
+ * through the state index, so only those rows are read (a status line
+ * over a big history). */
+int hl_store_msg_count_state(struct hl_crypto *c, enum hl_dir dir,
+    enum hl_state st, int64_t *n);
+
 /* Counts per state (array of HL_ST_COUNT) over one direction. */
 int hl_store_msg_counts(struct hl_crypto *c, enum hl_dir dir,
     int64_t counts[HL_ST_COUNT]);

@@ -338,8 +338,13 @@ hl_tui_refresh(struct hl_tui *t)
 	struct hl_msg_query q = { .dir = HL_IN, .state = -1, .awaiting_ack = 1,
 	    .limit = TUI_AWAIT_MAX };
 	hl_store_msg_each(t->cli->crypto, &q, take_await, t);
-	hl_store_msg_counts(t->cli->crypto, HL_OUT, t->counts_out);
-	hl_store_msg_counts(t->cli->crypto, HL_IN, t->counts_in);
+	/* Only the states the status line shows: each through the index. */
+	hl_store_msg_count_state(t->cli->crypto, HL_OUT, HL_ST_QUEUED,
+	    &t->counts_out[HL_ST_QUEUED]);
+	hl_store_msg_count_state(t->cli->crypto, HL_OUT, HL_ST_OVERDUE,
+	    &t->counts_out[HL_ST_OVERDUE]);
+	hl_store_msg_count_state(t->cli->crypto, HL_IN, HL_ST_NEW,
+	    &t->counts_in[HL_ST_NEW]);
 	load_contacts(t);
 	/* Nothing open yet: the contact that waits first (the pane's order). */
 	if (t->peer[0] == '\0' && t->ncontacts > 0)

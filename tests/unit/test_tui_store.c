@@ -191,6 +191,16 @@ test_conversations(void **state)
 	assert_int_equal(de->unread, 0);
 	assert_int_equal(de->overdue, 1);
 	assert_int_equal(de->last_ms, 7000);
+	/* The status line's counts, receipts aside. */
+	int64_t n;
+	assert_int_equal(hl_store_msg_count_state(f->c, HL_IN, HL_ST_NEW, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(hl_store_msg_count_state(f->c, HL_OUT, HL_ST_OVERDUE,
+	    &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(hl_store_msg_count_state(f->c, HL_OUT, HL_ST_QUEUED,
+	    &n), 0);
+	assert_int_equal(n, 0);
 }
 
 int
