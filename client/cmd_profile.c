@@ -273,8 +273,9 @@ hl_cmd_directory(struct hl_cli *cli, int argc, char **argv)
 	snprintf(path, sizeof path, "/v1/directory?q=%s", esc ? esc : "");
 	curl_free(esc);
 	rc = hl_cli_call(net, "GET", path, a.token, NULL, &call);
-	if (rc != 0 && hl_cli_exit_for(rc) == HL_EXIT_UNREACHABLE) {
-		/* The relay is away: the last copy fetched, saying how old. */
+	if (rc == HL_ENET || rc == HL_ETIMEOUT) {
+		/* The relay is away: the last copy fetched, saying how old. A
+		 * TLS or pin failure is no outage and is reported as such. */
 		rc = offline_directory(cli, q, call.cause);
 		goto out;
 	}
