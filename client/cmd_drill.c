@@ -220,7 +220,7 @@ drill_start(struct hl_cli *cli, int argc, char **argv)
 	char t[HL_OUT_TIME];
 	hl_out_time(w.r.started_ms + w.r.ack_within_ms, t);
 	if (cli->json) {
-		json_t *o = json_object();
+		json_t *o = hl_out_json_object("drill_started");
 		json_object_set_new(o, "drill", json_string(w.r.id));
 		json_object_set_new(o, "contacts", json_integer((json_int_t)w.r.n));
 		json_object_set_new(o, "accepted", json_integer((json_int_t)w.accepted));
@@ -466,7 +466,7 @@ drill_history(struct hl_cli *cli, int argc, char **argv, int list)
 		return hl_cli_fail(rc, "drill", NULL);
 	if (cli->json) {
 		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_object();
+			json_t *o = hl_out_json_object("drill");
 			char t[HL_TIME_STR];
 			hl_time_rfc3339(h[i].started_ms, t);
 			json_object_set_new(o, "drill", json_string(h[i].id));

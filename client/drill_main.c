@@ -2,6 +2,7 @@
  * hotline-drill: runs a scenario file against a throwaway relay and real
  * hotline clients (hotline-drill(1)).
  */
+#include "client/harden.h"
 #include "client/scenario.h"
 #include "client/scenario_run.h"
 #include "client/version.h"
@@ -103,6 +104,10 @@ int
 main(int argc, char **argv)
 {
 	int check_only = 0, verbose = 0, i = 1;
+	/* The runner writes its profiles' passphrases and opens their vaults
+	 * in-process: the same protection as hotline itself. */
+	if (hl_harden_process() != 0)
+		fprintf(stderr, "hotline-drill: warning: core dumps could not be turned off\n");
 	setlocale(LC_ALL, "");
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 		if (strcmp(argv[i], "--check") == 0)

@@ -295,6 +295,7 @@ write_json(FILE *f, const struct hl_drill_report *r,
     const struct hl_drill_summary *s)
 {
 	json_t *o = json_object(), *rows = json_array();
+	json_object_set_new(o, "type", json_string("drill_report"));
 	json_object_set_new(o, "drill", json_string(r->id));
 	json_object_set_new(o, "exercise", json_true());
 	jtime(o, "started", r->started_ms);

@@ -87,6 +87,7 @@ test_drill_cli(void **state)
 	hl_test_expect(&r, 0);
 	json_t *o = hl_test_only_line(&r);
 	hl_test_run_free(&r);
+	hl_test_assert_str(o, "type", "drill_started");
 	snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "drill")));
 	assert_int_equal(strlen(id), 12);
 	/* The duplicate is dropped; both checks were accepted at once. */
@@ -105,6 +106,7 @@ test_drill_cli(void **state)
 	hl_test_run_free(&r);
 	assert_non_null(lines);
 	json_t *rep = json_array_get(lines, json_array_size(lines) - 1);
+	hl_test_assert_str(rep, "type", "drill_report");
 	json_t *sum = json_object_get(rep, "summary");
 	assert_int_equal(json_integer_value(json_object_get(sum, "contacts")), 2);
 	assert_int_equal(json_integer_value(json_object_get(sum, "in_time")), 2);
