@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,11 +68,25 @@ hl_fault_rand(uint32_t n)
 	return n == 0 ? 0 : (uint32_t)((r >> 32) % n);
 }
 
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* hl_test_rmtree removes only /tmp/hl-test.* folders: ours are named
+ * hl-fault.* and checked the same way here. */
 static void
 remove_fast(void)
 {
-	for (int i = 0; i < nfast; i++)
-		hl_test_rmtree(fast_dirs[i]);
+	for (int i = 0; i < nfast; i++) {
+		const char *base = strrchr(fast_dirs[i], '/');
+		if (base != NULL && strncmp(base, "/hl-fault.", 10) == 0)
+			nftw(fast_dirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
 	nfast = 0;
 }
 
