@@ -60,16 +60,22 @@ word(char **pp)
 }
 
 /* The rest of the line, trimmed, with one pair of matching quotes
- * around it removed. */
+ * around it removed; NULL (after bad()) when it opens a quote that the
+ * end of the line does not close, so a lost quote is not sent as text. */
 static char *
-rest(char *p)
+rest(struct parser *par, const char *what, char *p)
 {
 	while (is_blank(*p))
 		p++;
 	size_t n = strlen(p);
 	while (n > 0 && is_blank(p[n - 1]))
 		p[--n] = '\0';
-	if (n >= 2 && (p[0] == '"' || p[0] == '\'') && p[n - 1] == p[0]) {
+	if (n >= 1 && (p[0] == '"' || p[0] == '\'')) {
+		if (n < 2 || p[n - 1] != p[0]) {
+			bad(par, "%s: the quote %c opened here is not closed at the "
+			    "end of the line", what, p[0]);
+			return NULL;
+		}
 		p[n - 1] = '\0';
 		p++;
 	}
@@ -90,6 +96,12 @@ duration(struct parser *p, const char *what, const char *s, int64_t *out)
 	char why[HL_CAUSE_MAX];
 	if (s == NULL)
 		return bad(p, "%s: a duration is missing (like 30s or 2m)", what);
+	/* hl_duration_parse() takes a bare number as seconds; a scenario is
+	 * read by people, so "within 2" is refused rather than guessed. */
+	size_t n = strlen(s);
+	if (n > 0 && s[n - 1] >= '0' && s[n - 1] <= '9')
+		return bad(p, "%s: '%.64s' has no unit (like 30s, 2m or 500ms)",
+		    what, s);
 	if (hl_duration_parse(s, HL_SCENARIO_DUR_MAX, out, why) != 0)
 		return bad(p, "%s: %s", what, why);
 	return 0;
@@ -104,11 +116,14 @@ known(const struct parser *p, const char *name)
 	return 0;
 }
 
+/* role names the missing word for the message: "a client name", "the
+ * PEER" ... */
 static int
-client_name(struct parser *p, const char *w, char *out, int must_know)
+client_name_of(struct parser *p, const char *role, const char *w, char *out,
+    int must_know)
 {
 	if (w == NULL)
-		return bad(p, "a client name is missing");
+		return bad(p, "%s is missing", role);
 	if (!hl_handle_valid(w))
 		return bad(p, "'%.64s' is not a client name (a handle: "
 		    "[a-z0-9][a-z0-9.-]{1,62})", w);
@@ -116,6 +131,12 @@ client_name(struct parser *p, const char *w, char *out, int must_know)
 		return bad(p, "no client '%s' yet: 'client %s register' first", w, w);
 	snprintf(out, HL_HANDLE_MAX + 1, "%s", w);
 	return 0;
+}
+
+static int
+client_name(struct parser *p, const char *w, char *out, int must_know)
+{
+	return client_name_of(p, "a client name", w, out, must_know);
 }
 
 /* "within DUR" at the end of s is cut off into *within. */
@@ -213,7 +234,7 @@ static int
 parse_send(struct parser *p, struct hl_step *st, char *q)
 {
 	st->kind = HL_STEP_SEND;
-	int rc = client_name(p, word(&q), st->peer, 0);
+	int rc = client_name_of(p, "send: the PEER", word(&q), st->peer, 0);
 	if (rc != 0)
 		return rc;
 	if (strcmp(st->peer, st->name) == 0)
@@ -243,7 +264,9 @@ parse_send(struct parser *p, struct hl_step *st, char *q)
 			if (q > w + wl)
 				w[wl] = ' ';
 			(void)save;
-			char *t = rest(w);
+			char *t = rest(p, "send", w);
+			if (t == NULL)
+				return HL_EPARSE;
 			if (*t == '\0')
 				return bad(p, "send: the TEXT is missing");
 			return dup_to(p, &st->text, t);
@@ -261,23 +284,28 @@ parse_ack(struct parser *p, struct hl_step *st, char *q)
 	if (w == NULL || strcmp(w, "last") != 0)
 		return bad(p, "ack: expected 'last'");
 	char *after = q;
-	w = word(&q);
-	if (w != NULL) {
-		int is_code = 0;
-		for (int i = 0; i < 4; i++)
-			if (strcmp(w, codes[i]) == 0) {
-				snprintf(st->code, sizeof st->code, "%s", w);
-				is_code = 1;
-			}
-		if (!is_code) {
-			/* No code: the note starts here. */
-			size_t wl = strlen(w);
-			if (q > w + wl)
-				w[wl] = ' ';
-			q = after;
+	while (is_blank(*after))
+		after++;
+	/* Unquoted, the first word is the CODE: a note without a code is
+	 * quoted, so a misspelt code is an error, never part of the note. */
+	if (*after != '"' && *after != '\'') {
+		w = word(&q);
+		if (w != NULL) {
+			int is_code = 0;
+			for (int i = 0; i < 4; i++)
+				if (strcmp(w, codes[i]) == 0) {
+					snprintf(st->code, sizeof st->code, "%s", w);
+					is_code = 1;
+				}
+			if (!is_code)
+				return bad(p, "ack: '%.64s' is not a code (received, "
+				    "will-comply, unable or need-info); quote a note "
+				    "given without a code", w);
 		}
 	}
-	char *t = rest(q);
+	char *t = rest(p, "ack", q);
+	if (t == NULL)
+		return HL_EPARSE;
 	if (strlen(t) > 16000)
 		return bad(p, "ack: the note is too long");
 	return *t ? dup_to(p, &st->text, t) : 0;
@@ -357,7 +385,9 @@ parse_drill(struct parser *p, struct hl_step *st, char *q)
 			if (st->ack_within_ms < 1000)
 				return bad(p, "--ack-within: at least 1s");
 		} else if (strcmp(w, "--note") == 0) {
-			char *t = rest(q);
+			char *t = rest(p, "--note", q);
+			if (t == NULL)
+				return HL_EPARSE;
 			if (*t == '\0')
 				return bad(p, "--note: the TEXT is missing");
 			free(st->text);
@@ -424,12 +454,12 @@ parse_expect(struct parser *p, struct hl_step *st, char *q)
 				st->cmp = (enum hl_cmp)i;
 				found = 1;
 			}
-		if (op != NULL && strcmp(op, "=") == 0) {
-			st->cmp = HL_CMP_EQ;
-			found = 1;
-		}
+		if (!found && op == NULL)
+			return bad(p, "expect report: the OP is missing: expected "
+			    ">=, <=, ==, > or <");
 		if (!found)
-			return bad(p, "expect report: expected >=, <=, ==, > or <");
+			return bad(p, "expect report: '%.64s' is not an OP: expected "
+			    ">=, <=, ==, > or <", op);
 		if ((rc = parse_number(p, word(&q), &st->value,
 		    st->metric == HL_METRIC_RATE)) != 0)
 			return rc;
@@ -446,7 +476,9 @@ parse_expect(struct parser *p, struct hl_step *st, char *q)
 		return rc;
 	if (strcmp(what, "sees") == 0) {
 		st->kind = HL_STEP_EXPECT_SEES;
-		char *t = rest(q);
+		char *t = rest(p, "expect sees", q);
+		if (t == NULL)
+			return HL_EPARSE;
 		if (*t == '\0')
 			return bad(p, "expect sees: the TEXT is missing");
 		return dup_to(p, &st->text, t);

@@ -343,4 +343,20 @@ a.x send b.x "open quote'
 putx scenario bad-control 'client a.x register\033[2J\n'
 putx scenario bad-nul 'wait 1s\000\n'
 put scenario bad-empty '# nothing but a comment'
+put scenario bad-ack-code-typo 'client a.x register
+client b.x register
+b.x ack last will-comlpy Typo code'
+put scenario bad-op-single-equals 'client a.x register
+client b.x register
+a.x drill start --to b.x
+expect report last late = 1'
+put scenario bad-quote-unterminated 'client a.x register
+client b.x register
+a.x send b.x "unterminated'
+put scenario bad-within-no-unit 'client a.x register
+client b.x register
+expect b.x sees hello within 2'
+put scenario bad-peer-missing 'client a.x register
+client b.x register
+b.x send'
 echo "== fuzz-corpus: seeds written under $C/"

@@ -54,7 +54,7 @@ test_vocabulary(void **state)
 	    "b.x sync\n"
 	    "b.x ack last will-comply Blocking now\n"
 	    "b.x ack last\n"
-	    "b.x ack last just a note\n"
+	    "b.x ack last \"just a note\"\n"
 	    "a.x drill start --to b.x,c.x --ack-within 2m --note Quarterly check\n"
 	    "wait 1500ms\n"
 	    "expect b.x sees Incident #42 in progress within 10s\n"
@@ -147,12 +147,34 @@ test_refused(void **state)
 	refused(HEAD "a.x drill start --to b.x\nexpect report last speed >= 1\n",
 	    "t.drill:5: expect report: expected rate");
 	refused(HEAD "a.x drill start --to b.x\nexpect report last rate ~ 1\n",
-	    "t.drill:5: expect report: expected >=");
+	    "t.drill:5: expect report: '~' is not an OP");
 	refused(HEAD "expect a.x sees\n", "t.drill:4: expect sees: the TEXT");
 	refused(HEAD "expect a.x state last gone\n", "t.drill:4: expect state: expected");
 	refused(HEAD "expect a.x overdue 1.5\n", "t.drill:4: expect overdue: a whole");
 	refused(HEAD "expect a.x sees x within forever\n", "t.drill:4: within:");
 	refused(HEAD "expect a.x sees x within 2h\n", "t.drill:4: within:");
+	/* A misspelt CODE is an error, not the start of the note. */
+	refused(HEAD "b.x ack last will-comlpy Typo code\n",
+	    "t.drill:4: ack: 'will-comlpy' is not a code (received, will-comply, "
+	    "unable or need-info); quote a note given without a code");
+	refused(HEAD "b.x ack last just a note\n", "t.drill:4: ack: 'just' is not a code");
+	refused(HEAD "b.x ack last will-comply \"open\n",
+	    "t.drill:4: ack: the quote \" opened here is not closed");
+	refused(HEAD "a.x drill start --to b.x\nexpect report last late = 1\n",
+	    "t.drill:5: expect report: '=' is not an OP: expected >=, <=, ==, > or <");
+	refused(HEAD "a.x drill start --to b.x\nexpect report last late\n",
+	    "t.drill:5: expect report: the OP is missing");
+	refused(HEAD "a.x send b.x \"unterminated\n",
+	    "t.drill:4: send: the quote \" opened here is not closed at the end "
+	    "of the line");
+	refused(HEAD "a.x send b.x 'half' open\n", "t.drill:4: send: the quote '");
+	refused(HEAD "expect a.x sees \"x\n", "t.drill:4: expect sees: the quote");
+	refused(HEAD "a.x drill start --to b.x --note \"x\n", "t.drill:4: --note: the quote");
+	refused(HEAD "expect a.x state last sent within 2\n",
+	    "t.drill:4: within: '2' has no unit (like 30s, 2m or 500ms)");
+	refused("wait 5\n", "t.drill:1: wait: '5' has no unit");
+	refused(HEAD "a.x send b.x --ack-within 60 hi\n", "t.drill:4: --ack-within: '60' has no unit");
+	refused(HEAD "b.x send\n", "t.drill:4: send: the PEER is missing");
 	refused("wait\n", "t.drill:1: wait: a duration is missing");
 	refused("wait 1s 2s\n", "t.drill:1: unexpected '2s'");
 	refused("relay start\x1b\n", "t.drill:1: a control character");
