@@ -3,6 +3,7 @@
  * hotline clients (hotline-drill(1)).
  */
 #include "client/harden.h"
+#include "client/sanitize.h"
 #include "client/scenario.h"
 #include "client/scenario_run.h"
 #include "client/version.h"
@@ -142,7 +143,10 @@ main(int argc, char **argv)
 	int rc = hl_scenario_parse(text, len, file, &s, cause);
 	free(text);
 	if (rc != 0) {
-		fprintf(stderr, "hotline-drill: %s\n", cause);
+		/* The cause quotes the scenario's bytes. */
+		char *c = hl_sanitize(cause, strlen(cause), HL_SANITIZE_ONELINE);
+		fprintf(stderr, "hotline-drill: %s\n", c ? c : cause);
+		free(c);
 		return 2;
 	}
 	if (check_only) {

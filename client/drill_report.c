@@ -217,6 +217,10 @@ csv_field(FILE *f, const char *s, int last)
 {
 	char *c = clean(s);
 	fputc('"', f);
+	/* A note is another person's text, and a spreadsheet runs a cell that
+	 * starts like a formula: a leading apostrophe keeps it text. */
+	if (c != NULL && c[0] != '\0' && strchr("=+-@\t\r", c[0]) != NULL)
+		fputc('\'', f);
 	for (const char *p = c ? c : ""; *p; p++) {
 		if (*p == '"')
 			fputc('"', f);

@@ -1,3 +1,5 @@
+/* For posix_spawn_file_actions_addclosefrom_np (glibc 2.34). */
+#define _GNU_SOURCE
 #include "client/notify.h"
 #include "client/sanitize.h"
 #include "crypto/hl_err.h"
@@ -117,6 +119,9 @@ spawn(const char *command, char **extra, size_t nextra, char *cause)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* Nothing else of ours: not the relay's connections libcurl holds,
+	 * not the terminal, not the profile's database. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	/* The hook starts with default signal handling and nothing blocked,
 	 * whatever the terminal interface set for itself. */

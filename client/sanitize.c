@@ -56,10 +56,16 @@ utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
 	return need + 1;
 }
 
+/* Characters that reorder or break a line without looking like anything:
+ * the bidi embeddings, overrides and isolates, the direction marks (which
+ * can move a neighbouring word across a boundary), and the line and
+ * paragraph separators (which some viewers break on, forging a line). */
 static int
 is_bidi_control(uint32_t cp)
 {
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0x061c || cp == 0x200e || cp == 0x200f || cp == 0x2028 ||
+	    cp == 0x2029;
 }
 
 char *
@@ -68,8 +74,9 @@ hl_sanitize(const char *s, size_t len, int flags)
 	const unsigned char *p = (const unsigned char *)s;
 	char *out, *o;
 
-	/* Worst case: every byte becomes \xNN; a three-byte bidi control
-	 * becomes the eight characters <U+XXXX>, still under four per byte. */
+	/* Worst case: every byte becomes \xNN; an escaped character of two
+	 * or three bytes becomes the eight characters <U+XXXX>, at most four
+	 * per byte. */
 	if (len > (SIZE_MAX - 1) / 4)
 		return NULL;
 	out = malloc(4 * len + 1);

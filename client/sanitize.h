@@ -13,9 +13,10 @@
  * terminal; caller frees with free(). NULL only when allocation fails. Valid UTF-8
  * is kept as it is (wide and combining characters included); C0 controls except
  * \n and \t (both escaped too with HL_SANITIZE_ONELINE), DEL and C1 controls are
- * shown as \xNN (C1 by its code point, e.g. \x9b); U+202A-U+202E and
- * U+2066-U+2069 are shown as <U+202E>; bytes that are not valid UTF-8 are shown
- * as \xNN. */
+ * shown as \xNN (C1 by its code point, e.g. \x9b); U+202A-U+202E,
+ * U+2066-U+2069, the direction marks U+061C, U+200E, U+200F and the separators
+ * U+2028, U+2029 are shown as <U+202E>; bytes that are not valid UTF-8 are
+ * shown as \xNN. */
 char *hl_sanitize(const char *s, size_t len, int flags);
 
 /* Sanitized copies for one piece of output, wiped and freed together:

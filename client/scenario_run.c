@@ -95,14 +95,16 @@ static int fail(struct runner *r, const char *fmt, ...)
 static void
 echo(struct runner *r, const char *fmt, ...)
 {
-	char t[64];
+	char t[64], line[4096];
 	va_list ap;
 	stamp(r, t, sizeof t);
-	printf("[%s] ", t);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	printf("\n");
+	/* Steps echo the scenario's own lines, which may carry any bytes. */
+	char *c = hl_sanitize(line, strlen(line), 0);
+	printf("[%s] %s\n", t, c ? c : "(out of memory)");
+	free(c);
 	/* Nobody reads any more (a closed pipe): stop, and clean up. */
 	if (fflush(stdout) != 0 || ferror(stdout))
 		stop_flag = 1;
@@ -141,11 +143,15 @@ fail(struct runner *r, const char *fmt, ...)
 	char t[64];
 	stamp(r, t, sizeof t);
 	fflush(stdout);
-	if (r->step != NULL)
+	if (r->step != NULL) {
+		char *src = hl_sanitize(r->step->src, strlen(r->step->src),
+		    HL_SANITIZE_ONELINE);
 		fprintf(stderr, "[%s] %s:%d: FAILED: %s\n  step: %s\n", t, r->o->file,
-		    r->step->line, c ? c : why, r->step->src);
-	else
+		    r->step->line, c ? c : why, src ? src : "");
+		free(src);
+	} else {
 		fprintf(stderr, "%s: FAILED: %s\n", r->o->file, c ? c : why);
+	}
 	free(c);
 	return 1;
 }

@@ -65,11 +65,18 @@ hl_request_text_ok(const char *s, size_t len)
 		if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
 		    p[i + 1] <= 0x9f)
 			return 0;
+		/* U+061C (the Arabic letter mark) */
+		if (c == 0xd8 && i + 1 < len && p[i + 1] == 0x9c)
+			return 0;
 		/* U+202A..U+202E and U+2066..U+2069 (bidi embeddings,
-		 * overrides and isolates) */
+		 * overrides and isolates), U+200E and U+200F (direction marks),
+		 * U+2028 and U+2029 (line and paragraph separators) */
 		if (c == 0xe2 && i + 2 < len) {
 			unsigned char b = p[i + 1], c3 = p[i + 2];
 			if (b == 0x80 && c3 >= 0xaa && c3 <= 0xae)
+				return 0;
+			if (b == 0x80 && (c3 == 0x8e || c3 == 0x8f || c3 == 0xa8 ||
+			    c3 == 0xa9))
 				return 0;
 			if (b == 0x81 && c3 >= 0xa6 && c3 <= 0xa9)
 				return 0;

@@ -217,7 +217,10 @@ write_hook(struct hl_test_client *c, char *out_path, size_t len)
 	char script[HL_TEST_PATH], text[1024], ini[HL_TEST_PATH + 64];
 	snprintf(script, sizeof script, "%s/hook.sh", c->dir);
 	snprintf(out_path, len, "%s/hook.out", c->dir);
-	snprintf(text, sizeof text, "#!/bin/sh\nenv | grep '^HOTLINE_' | sort > "
+	/* It also counts the sockets it was handed: it must get none of the
+	 * client's relay connections. */
+	snprintf(text, sizeof text, "#!/bin/sh\n{ env | grep '^HOTLINE_' | sort; "
+	    "echo \"SOCKETS=$(ls -l /proc/$$/fd | grep -c socket:)\"; } > "
 	    "'%s.tmp' && mv '%s.tmp' '%s'\n", out_path, out_path, out_path);
 	FILE *f = fopen(script, "w");
 	assert_non_null(f);
@@ -270,6 +273,7 @@ test_flash_banner_and_ack(void **state)
 	assert_non_null(strstr(env, "HOTLINE_EVENT=flash\n"));
 	assert_non_null(strstr(env, "HOTLINE_PRIORITY=flash\n"));
 	assert_non_null(strstr(env, "HOTLINE_FROM=ee.cert\n"));
+	assert_non_null(strstr(env, "SOCKETS=0\n"));
 	snprintf(want, sizeof want, "HOTLINE_MESSAGE_ID=%s\n", id);
 	assert_non_null(strstr(env, want));
 	assert_null(strstr(env, "HOTLINE_BODY"));
@@ -558,6 +562,7 @@ test_follow_hook(void **state)
 	snprintf(want, sizeof want, "HOTLINE_MESSAGE_ID=%s\n", id);
 	assert_non_null(strstr(env, want));
 	assert_non_null(strstr(env, "HOTLINE_BODY=call the duty desk\n"));
+	assert_non_null(strstr(env, "SOCKETS=0\n"));
 }
 
 int

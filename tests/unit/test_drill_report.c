@@ -179,6 +179,19 @@ test_formats_escape(void **state)
 	assert_non_null(strstr(csv, "0123456789ab,a.a,pass,"));
 	free(csv);
 
+	/* A note that a spreadsheet would run as a formula stays text. */
+	const char *formulas[] = { "=cmd|'/C calc'!A0", "+1+1", "-2+3",
+	    "@SUM(1+1)" };
+	for (size_t i = 0; i < sizeof formulas / sizeof *formulas; i++) {
+		rows[0].note = (char *)formulas[i];
+		csv = render(rows, 2, HL_DRILL_CSV);
+		char want[64];
+		snprintf(want, sizeof want, ",\"'%c", formulas[i][0]);
+		assert_non_null(strstr(csv, want));
+		free(csv);
+	}
+	rows[0].note = evil;
+
 	/* JSON keeps the exact text, escaped as JSON. */
 	char *json = render(rows, 2, HL_DRILL_JSON);
 	assert_non_null(strstr(json, "\\u001B[2J"));

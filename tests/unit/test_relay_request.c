@@ -367,6 +367,12 @@ test_query_and_text(void **state)
 	assert_false(hl_request_text_ok("\xed\xa0\x80", 3));          /* a surrogate */
 	assert_false(hl_request_text_ok("\xc0\xaf", 2));              /* overlong */
 	assert_false(hl_request_text_ok("\xe2\x81\xa6", 3));          /* U+2066 */
+	assert_false(hl_request_text_ok("ee\xe2\x80\xa8x", 6));        /* U+2028 */
+	assert_false(hl_request_text_ok("\xe2\x80\xa9", 3));          /* U+2029 */
+	assert_false(hl_request_text_ok("\xe2\x80\x8e", 3));          /* U+200E */
+	assert_false(hl_request_text_ok("\xe2\x80\x8f", 3));          /* U+200F */
+	assert_false(hl_request_text_ok("a\xd8\x9c", 3));              /* U+061C */
+	assert_true(hl_request_text_ok("\xd8\x9b\xe2\x80\x8d", 5));  /* U+061B, U+200D */
 	assert_false(hl_request_text_ok("a\x7f", 2));
 }
 

@@ -35,9 +35,10 @@ test_plain_and_utf8_kept(void **state)
 	CHECK("a\\x1bb", 0, "a\\x1bb");
 	/* The highest code point and the first after the surrogates. */
 	CHECK("\xf4\x8f\xbf\xbf\xee\x80\x80", 0, "\xf4\x8f\xbf\xbf\xee\x80\x80");
-	/* Near the bidi ranges but not in them. */
-	CHECK("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", 0,
-	    "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
+	/* Near the escaped characters but not among them: U+202F, U+2065,
+	 * U+206A, U+200D, U+2027, U+061B. */
+	CHECK("\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa\xe2\x80\x8d\xe2\x80\xa7\xd8\x9b",
+	    0, "\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa\xe2\x80\x8d\xe2\x80\xa7\xd8\x9b");
 }
 
 static void
@@ -79,6 +80,10 @@ test_bidi(void **state)
 	    "a<U+202A><U+202B><U+202C><U+202D><U+202E>b");
 	CHECK("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", 0,
 	    "<U+2066><U+2067><U+2068><U+2069>");
+	/* Direction marks and the line and paragraph separators. */
+	CHECK("a\xd8\x9c\xe2\x80\x8e\xe2\x80\x8f\xe2\x80\xa8\xe2\x80\xa9" "b", 0,
+	    "a<U+061C><U+200E><U+200F><U+2028><U+2029>b");
+	CHECK("\xe2\x80\xa8", HL_SANITIZE_ONELINE, "<U+2028>");
 }
 
 static void
@@ -120,6 +125,14 @@ test_worst_case_size(void **state)
 	char *got = hl_sanitize(in, sizeof in, HL_SANITIZE_ONELINE);
 	assert_non_null(got);
 	assert_int_equal(strlen(got), 4 * sizeof in);
+	free(got);
+	/* All U+061C: eight characters for two bytes, the worst case. */
+	char alm[300];
+	for (size_t i = 0; i < sizeof alm; i += 2)
+		memcpy(alm + i, "\xd8\x9c", 2);
+	got = hl_sanitize(alm, sizeof alm, 0);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 8 * (sizeof alm / 2));
 	free(got);
 	/* All bidi: eight characters for three bytes. */
 	char bidi[300];
