@@ -524,6 +524,12 @@ begin(struct hl_req *r, const char *url, const char *method)
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	/* Both framings at once is how a request is smuggled past a proxy
+	 * that reads the other one: refused, and the connection closes with
+	 * the body unread, so nothing after it is taken for a request. */
+	if (cl != NULL && te != NULL)
+		return hl_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "Content-Length and Transfer-Encoding together: send one", 0);
 	uint64_t length = 0;
 	if (cl != NULL && parse_length(cl, &length) != 0)
 		return hl_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",

@@ -418,6 +418,18 @@ test_raw_requests(void **state)
 	assert_int_equal(hl_test_raw(relay.port, hdr, strlen(hdr), reply,
 	    sizeof reply, 10000), 413);
 	assert_non_null(strstr(reply, "too_large"));
+	/* Content-Length and Transfer-Encoding together (a smuggling
+	 * attempt): 400, and the request pipelined behind it is not served. */
+	char both[512];
+	snprintf(both, sizeof both, "POST /v1/messages HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Bearer %s\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	    "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n", acct_a.token);
+	assert_int_equal(hl_test_raw(relay.port, both, strlen(both), reply,
+	    sizeof reply, 10000), 400);
+	assert_non_null(strstr(reply, "Transfer-Encoding together"));
+	assert_null(strstr(reply + 1, "HTTP/1.1 200"));
+	check_health();
 	/* Not HTTP at all. */
 	const char *junk = "\x16\x03\x01 hello\r\n\r\n";
 	status = hl_test_raw(relay.port, junk, strlen(junk), reply, sizeof reply,
