@@ -581,7 +581,10 @@ run_parse(struct parse_state *ps, char *cause)
 		    ps->line, 200 - 3);
 	if (rc == -2)
 		return hl_fail(cause, HL_ENOMEM, "%s: out of memory", ps->name);
-	if (ps->report != NULL && rc > 0 && ps->syntax_line == 0) {
+	/* inih returns the first line it refused, and a line the handler
+	 * refused counts: that one is reported already, as what it is. */
+	if (ps->report != NULL && rc > 0 && ps->syntax_line == 0 &&
+	    (ps->error_line == 0 || rc < ps->error_line)) {
 		say_syntax(ps, rc, rc == ps->unclosed_line);
 		ps->syntax_line = rc;
 	}

@@ -95,6 +95,9 @@ test_check_config(void **state)
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		if (strstr(err, want[i]) == NULL)
 			fail_msg("missing '%s' in:\n%s", want[i], err);
+	/* One line per problem: line 2's bad value is not a syntax error too. */
+	if (strstr(err, "syntax error") != NULL)
+		fail_msg("a handler's error reported again as syntax:\n%s", err);
 	assert_string_equal(out, "");
 
 	/* A missing file and a folder: errors, not defaults. */

@@ -324,6 +324,63 @@ test_listen_and_serve_rules(void **state)
 	assert_int_equal(hl_relay_config_check(&c, &tls, cause), 0);
 }
 
+struct problems {
+	int n;
+	char all[4096];
+};
+
+static void
+collect(void *arg, const char *problem)
+{
+	struct problems *p = arg;
+	p->n++;
+	size_t at = strlen(p->all);
+	snprintf(p->all + at, sizeof p->all - at, "%s\n", problem);
+}
+
+/* load_report() on text written to a temp file: the problems it reported. */
+static void
+report_of(const char *text, struct problems *p)
+{
+	char path[] = "/tmp/test_relay_config.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	struct hl_relay_config c;
+	char cause[HL_CAUSE_MAX];
+	memset(p, 0, sizeof *p);
+	int rc = hl_relay_config_load_report(path, &c, collect, p, cause);
+	unlink(path);
+	assert_int_equal(rc, HL_ECONFIG);
+}
+
+/* Each problem is one line: a key the handler refused is not reported a
+ * second time as a syntax error of the same line. */
+static void
+test_report_once(void **state)
+{
+	(void)state;
+	struct problems p;
+	report_of("[server]\nthreads = 2\nbogus_key = 1\n", &p);
+	if (p.n != 1 || strstr(p.all, ":3: [server] bogus_key: unknown key") == NULL)
+		fail_msg("want one 'unknown key' on line 3, got:\n%s", p.all);
+	report_of("[server]\nthreads = 2\nthreads = 3\n", &p);
+	if (p.n != 1 || strstr(p.all, ":3: [server] threads: set twice") == NULL)
+		fail_msg("want one 'set twice' on line 3, got:\n%s", p.all);
+	/* A real syntax error still is one, once, beside a key error. */
+	report_of("[server]\nbogus_key = 1\njust words\n", &p);
+	if (p.n != 2 || strstr(p.all, ":2: [server] bogus_key: unknown key") == NULL ||
+	    strstr(p.all, ":3: syntax error") == NULL)
+		fail_msg("want 'unknown key' on 2 and a syntax error on 3, got:\n%s",
+		    p.all);
+	report_of("[server]\njust words\nbogus_key = 1\n", &p);
+	if (p.n != 2 || strstr(p.all, ":2: syntax error") == NULL ||
+	    strstr(p.all, ":3: [server] bogus_key: unknown key") == NULL)
+		fail_msg("want a syntax error on 2 and 'unknown key' on 3, got:\n%s",
+		    p.all);
+}
+
 static void
 test_default_path(void **state)
 {
@@ -450,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_listen_and_serve_rules),
+		cmocka_unit_test(test_report_once),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_example_file),
 	};
