@@ -17,6 +17,29 @@ awk '
 ' README.md > "$T_DIR/readme.sh"
 [ -s "$T_DIR/readme.sh" ] || fail "no block marked readme-test in README.md"
 
+# An excerpt headed "# tests/drills/NAME.drill (abridged)" shows lines of
+# that file as they are, in their order: a drill changed and its excerpt
+# not is caught here.
+awk -v dir="$T_DIR" '
+	/^```/ { if (out != "") close(out); out = ""; next }
+	/^# tests\/drills\/[a-z0-9-]+\.drill/ {
+		n++; out = dir "/excerpt." n; print $2 > (dir "/excerpt." n ".file")
+		close(dir "/excerpt." n ".file"); printf "" > out; next
+	}
+	out != "" { print > out }
+' README.md
+for e in "$T_DIR"/excerpt.[0-9]*; do
+	case $e in *.file) continue ;; esac
+	[ -f "$e" ] || continue
+	drill=$(cat "$e.file")
+	[ -f "$drill" ] || fail "README.md quotes $drill, which is not there"
+	awk 'NR == FNR { a[++n] = $0; next }
+	    { ok = 0; while (i < n) if (a[++i] == $0) { ok = 1; break }
+	      if (!ok) { print "not in the file (or out of order): " $0; bad = 1; exit } }
+	    END { exit bad }' "$drill" "$e" ||
+	    fail "README.md's excerpt of $drill does not match the file"
+done
+
 p1=$(t_free_port) p2=$(t_free_port)
 [ -n "$p1" ] && [ -n "$p2" ] && [ "$p1" != "$p2" ] || fail "no free ports"
 sed -i -e "s/127\.0\.0\.1:8443/127.0.0.1:$p1/g" \
