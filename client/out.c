@@ -102,7 +102,7 @@ string_list(char **items, size_t n)
 const char *
 hl_out_state(const struct hl_msg *m)
 {
-	if (m->dir == HL_OUT && m->state == HL_ST_OVERDUE && m->escalated_to[0])
+	if (hl_msg_escalated(m))
 		return "escalated";
 	return hl_state_name(m->state);
 }

@@ -1355,3 +1355,10 @@ hl_state_name(enum hl_state s)
 	};
 	return (unsigned)s < HL_ST_COUNT ? names[s] : "?";
 }
+
+int
+hl_msg_escalated(const struct hl_msg *m)
+{
+	return m->dir == HL_OUT && m->state == HL_ST_OVERDUE &&
+	    m->escalated_to[0] != '\0';
+}

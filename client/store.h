@@ -252,4 +252,9 @@ int hl_store_meta_set(struct hl_crypto *c, const char *name, int64_t value);
 
 const char *hl_state_name(enum hl_state s);
 
+/* Whether m is an outbound message that went overdue and was passed on to
+ * the contact's alternate: shown as escalated, no longer as merely late
+ * (its reason holds the alternate's answer). */
+int hl_msg_escalated(const struct hl_msg *m);
+
 #endif

@@ -114,7 +114,7 @@ static char *
 item_text(const struct hl_msg *m)
 {
 	size_t cap = 256 + (m->content.body ? strlen(m->content.body) : 0) +
-	    (m->ack_note ? strlen(m->ack_note) : 0);
+	    (m->ack_note ? strlen(m->ack_note) : 0) + strlen(m->reason);
 	const struct hl_incident *inc = m->content.incident;
 	if (inc != NULL) {
 		cap += strlen(inc->title) + strlen(inc->status);
@@ -144,6 +144,9 @@ item_text(const struct hl_msg *m)
 	if (m->ack_note != NULL && m->ack_note[0])
 		off += (size_t)snprintf(raw + off, cap - off, "%snote: %s",
 		    off > 0 ? "\n" : "", m->ack_note);
+	if (hl_msg_escalated(m) && m->reason[0])
+		off += (size_t)snprintf(raw + off, cap - off, "%snote: %s",
+		    off > 0 ? "\n" : "", m->reason);
 	if (m->dir == HL_OUT && m->state == HL_ST_FAILED && m->reason[0])
 		off += (size_t)snprintf(raw + off, cap - off, "%sfailed: %s",
 		    off > 0 ? "\n" : "", m->reason);
@@ -198,7 +201,22 @@ static int
 mark_read(struct hl_msg *m, void *arg)
 {
 	struct hl_tui *t = arg;
+	if (t->nshown_new == TUI_PAGE) {
+		memmove(t->shown_new, t->shown_new + 1,
+		    (TUI_PAGE - 1) * sizeof t->shown_new[0]);
+		t->nshown_new--;
+	}
+	t->shown_new[t->nshown_new++] = m->rowid;
 	hl_store_msg_transition(t->cli->crypto, m, HL_ST_READ, hl_now_ms());
+	return 0;
+}
+
+static int
+shown_new(const struct hl_tui *t, int64_t rowid)
+{
+	for (size_t i = 0; i < t->nshown_new; i++)
+		if (t->shown_new[i] == rowid)
+			return 1;
 	return 0;
 }
 
@@ -217,6 +235,10 @@ load_conversation(struct hl_tui *t)
 	load_page(t, INT64_MAX);
 	while (t->nitems < want && hl_tui_older(t))
 		;
+	for (size_t i = 0; i < t->nitems; i++)
+		if (t->items[i].m.state == HL_ST_READ &&
+		    shown_new(t, t->items[i].m.rowid))
+			t->items[i].m.state = HL_ST_NEW;
 	struct hl_identity_info info;
 	t->peer_trust = HL_TRUST_NONE;
 	if (hl_identity_info(t->cli->crypto, t->peer, &info) == 0)
@@ -259,6 +281,24 @@ contact_order(const void *a, const void *b)
 	return strcmp(x->handle, y->handle);
 }
 
+/* An escalated message is no longer late: the alternate has it. The
+ * counts come from the plain columns, which cannot tell; the overdue ones
+ * are few and read through the state index. */
+static int
+discount_escalated(struct hl_msg *m, void *arg)
+{
+	struct hl_tui *t = arg;
+	if (!hl_msg_escalated(m))
+		return 0;
+	if (t->counts_out[HL_ST_OVERDUE] > 0)
+		t->counts_out[HL_ST_OVERDUE]--;
+	for (size_t i = 0; i < t->ncontacts; i++)
+		if (strcmp(t->contacts[i].handle, m->peer) == 0 &&
+		    t->contacts[i].overdue > 0)
+			t->contacts[i].overdue--;
+	return 0;
+}
+
 static void
 load_contacts(struct hl_tui *t)
 {
@@ -277,6 +317,8 @@ load_contacts(struct hl_tui *t)
 		snprintf(c->handle, sizeof c->handle, "%s", t->peer);
 		c->last_ms = hl_now_ms();
 	}
+	struct hl_msg_query oq = { .dir = HL_OUT, .state = HL_ST_OVERDUE };
+	hl_store_msg_each(t->cli->crypto, &oq, discount_escalated, t);
 	for (size_t i = 0; i < t->ncontacts; i++) {
 		struct hl_tui_contact *c = &t->contacts[i];
 		struct hl_contact ct;
@@ -362,6 +404,7 @@ hl_tui_open_peer(struct hl_tui *t, const char *peer)
 	if (strcmp(t->peer, peer) != 0) {
 		snprintf(t->peer, sizeof t->peer, "%s", peer);
 		items_clear(t);
+		t->nshown_new = 0;
 		t->scroll = 0;
 		t->sel = -1;
 	}

@@ -85,6 +85,10 @@ struct hl_tui {
 	int more_history;            /* older messages not read yet */
 	int scroll;                  /* lines up from the newest */
 	int sel;                     /* selected item, -1 none */
+	/* Messages that were new when this conversation showed them: marked
+	 * read in the store at once, still shown as new while it stays open. */
+	int64_t shown_new[TUI_PAGE];
+	size_t nshown_new;
 
 	struct tui_await await[TUI_AWAIT_MAX];
 	size_t nawait;

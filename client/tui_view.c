@@ -6,9 +6,13 @@
 #include <time.h>
 
 /* The contacts pane takes a third of a wide screen, within bounds. */
-#define CONTACTS_MIN 22
+#define CONTACTS_MIN 30
 #define CONTACTS_MAX 36
 #define SPLIT_COLS 70
+/* What ends a shortened name or line: plain ASCII, any terminal shows it. */
+#define ELLIPSIS "..."
+/* Columns of a display name worth more than the name of a time zone. */
+#define NAME_MIN 10
 
 void
 hl_tui_layout(int rows, int cols, int banner, int focus_contacts,
@@ -29,7 +33,7 @@ hl_tui_layout(int rows, int cols, int banner, int focus_contacts,
 	l->input = (struct hl_tui_rect){ rows - 1, 0, 1, cols };
 	int h = rows - 2 - top;
 	if (cols >= SPLIT_COLS) {
-		int cw = cols / 4;
+		int cw = cols * 3 / 8;
 		if (cw < CONTACTS_MIN)
 			cw = CONTACTS_MIN;
 		if (cw > CONTACTS_MAX)
@@ -81,7 +85,7 @@ hl_tui_duration(int64_t ms, char *out, size_t len)
 static int
 deadline_open(const struct hl_msg *m)
 {
-	if (m->content.ack_by <= 0)
+	if (m->content.ack_by <= 0 || hl_msg_escalated(m))
 		return 0;
 	if (m->dir == HL_IN)
 		return m->state != HL_ST_ACKNOWLEDGED;
@@ -142,7 +146,7 @@ int
 hl_tui_msg_header(const struct hl_msg *m, const char *self, int64_t now_ms,
     int utf8, char *out, size_t len)
 {
-	char utc[48], local[48], day[48] = "", dl[48], resp[48] = "";
+	char utc[48], local[48], day[48] = "", dl[48], resp[HL_HANDLE_MAX + 32] = "";
 	struct tm tm, today;
 	int64_t at = m->content.sent > 0 ? m->content.sent : m->created_ms;
 	time_t t = (time_t)(at / 1000), n = (time_t)(now_ms / 1000);
@@ -155,7 +159,11 @@ hl_tui_msg_header(const struct hl_msg *m, const char *self, int64_t now_ms,
 	int late = hl_tui_deadline(m, now_ms, dl, sizeof dl);
 	if (m->ack_response != HL_RESP_NONE)
 		snprintf(resp, sizeof resp, " %s", hl_response_name(m->ack_response));
-	const char *glyph = hl_tui_glyph(m->state, utf8);
+	else if (hl_msg_escalated(m))
+		snprintf(resp, sizeof resp, " escalated to %s", m->escalated_to);
+	/* Escalated, the words say it; the alarm of overdue would not. */
+	const char *glyph = hl_msg_escalated(m) ? " " :
+	    hl_tui_glyph(m->state, utf8);
 	(void)self;
 	snprintf(out, len, "%s%s %s %s %s%s%s%s%s%s%s%s%s", day, utc, local,
 	    m->dir == HL_IN ? "<" : ">", m->dir == HL_IN ? "" : "to ", m->peer,
@@ -227,29 +235,59 @@ hl_tui_contact_line(const struct hl_tui_contact *c, int cols, char *out,
 		snprintf(part, sizeof part, " %lld late", (long long)c->overdue);
 		strcat(counts, part);
 	}
-	/* The handle and the counts matter most; the name and time as room
-	 * allows. */
+	/* The handle, counts, trust and local time matter most; the display
+	 * name takes what room is left, shortened with an ellipsis. */
+	char tail[192];
+	int tw;
+	snprintf(tail, sizeof tail, "%s%s%s%s", counts, trust_word(c->trust),
+	    c->local_time[0] ? " " : "", c->local_time);
+	hl_tui_fit(tail, strlen(tail), 1 << 20, &tw);
+	int nw = hl_tui_width(c->name, strlen(c->name));
+	if (nw > NAME_MIN)
+		nw = NAME_MIN;
+	if (tw + hl_tui_width(c->handle, strlen(c->handle)) +
+	    (nw > 0 ? nw + 1 : 0) > cols) {
+		/* Short of room the clock stays, its zone's name goes: a part
+		 * of the display name is worth more. */
+		const char *sp = strchr(c->local_time, ' ');
+		int n = sp != NULL ? (int)(sp - c->local_time) :
+		    (int)strlen(c->local_time);
+		snprintf(tail, sizeof tail, "%s%s%s%.*s", counts,
+		    trust_word(c->trust), c->local_time[0] ? " " : "", n,
+		    c->local_time);
+		hl_tui_fit(tail, strlen(tail), 1 << 20, &tw);
+	}
 	append_cols(out, len, &off, &left, c->handle);
-	append_cols(out, len, &off, &left, trust_word(c->trust));
-	append_cols(out, len, &off, &left, counts);
-	if (c->name[0] && left > 4) {
+	int room = left - tw - 1;    /* the blank before the name */
+	if (c->name[0] && room >= 4) {
 		append_cols(out, len, &off, &left, " ");
-		append_cols(out, len, &off, &left, c->name);
+		if (hl_tui_fit(c->name, strlen(c->name), room, NULL) ==
+		    strlen(c->name)) {
+			append_cols(out, len, &off, &left, c->name);
+		} else {
+			char cut[sizeof c->name];
+			size_t n = hl_tui_fit(c->name, strlen(c->name),
+			    room - (int)strlen(ELLIPSIS), NULL);
+			memcpy(cut, c->name, n);
+			cut[n] = '\0';
+			append_cols(out, len, &off, &left, cut);
+			append_cols(out, len, &off, &left, ELLIPSIS);
+		}
 	}
-	if (c->local_time[0] && left > 6) {
-		append_cols(out, len, &off, &left, " ");
-		append_cols(out, len, &off, &left, c->local_time);
-	}
+	append_cols(out, len, &off, &left, tail);
 }
 
 void
 hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
     char *out, size_t len)
 {
-	char relay[200], counts[128], peer[128] = "", d[32];
+	char relay[200], counts[128], peer[128] = "", d[32], full[1024];
 	size_t off = 0;
-	int left = cols;
+	int left = 1 << 20;
 	out[0] = '\0';
+	if (len == 0)
+		return;
+	full[0] = '\0';
 	if (s->relay == 1) {
 		snprintf(relay, sizeof relay, "relay ok");
 	} else if (s->relay < 0) {
@@ -283,22 +321,33 @@ hl_tui_status_line(const struct hl_tui_status *s, int64_t now_ms, int cols,
 		    s->peer_trust == 3 ? "KEY CHANGED: /trust" :
 		    s->peer_trust == 2 ? "verified" : s->peer_trust == 1 ?
 		    "unverified" : "no key yet");
-	append_cols(out, len, &off, &left, "[");
-	append_cols(out, len, &off, &left, s->self != NULL ? s->self : "?");
-	append_cols(out, len, &off, &left, "] ");
-	append_cols(out, len, &off, &left, relay);
-	append_cols(out, len, &off, &left, counts);
-	append_cols(out, len, &off, &left, peer);
+	append_cols(full, sizeof full, &off, &left, "[");
+	append_cols(full, sizeof full, &off, &left, s->self != NULL ? s->self : "?");
+	append_cols(full, sizeof full, &off, &left, "] ");
+	append_cols(full, sizeof full, &off, &left, relay);
+	append_cols(full, sizeof full, &off, &left, counts);
+	append_cols(full, sizeof full, &off, &left, peer);
 	/* Why last: libcurl's words are long, the rest must stay in view. */
 	if (s->relay == 0 && s->why[0]) {
-		append_cols(out, len, &off, &left, " | ");
-		append_cols(out, len, &off, &left, s->why);
+		append_cols(full, sizeof full, &off, &left, " | ");
+		append_cols(full, sizeof full, &off, &left, s->why);
 	}
 	if (s->notice != NULL && s->notice[0]) {
-		append_cols(out, len, &off, &left, " | ");
-		append_cols(out, len, &off, &left, s->notice);
+		append_cols(full, sizeof full, &off, &left, " | ");
+		append_cols(full, sizeof full, &off, &left, s->notice);
 	}
+	/* Cut, it says so: the end of the line is not where the words end. */
+	size_t n = hl_tui_fit(full, off, cols, NULL);
+	if (n < off && cols > (int)strlen(ELLIPSIS))
+		n = hl_tui_fit(full, off, cols - (int)strlen(ELLIPSIS), NULL);
+	if (n + strlen(ELLIPSIS) + 1 > len)
+		n = len > strlen(ELLIPSIS) + 1 ? len - strlen(ELLIPSIS) - 1 : 0;
+	memcpy(out, full, n);
+	out[n] = '\0';
+	if (n < off && cols > (int)strlen(ELLIPSIS))
+		strcat(out, ELLIPSIS);
 }
+
 
 int
 hl_tui_ack_pick(const struct hl_tui_ack_cand *c, size_t n, int selected)

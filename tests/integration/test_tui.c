@@ -258,6 +258,9 @@ test_flash_banner_and_ack(void **state)
 	term_start(&t, fi, 120, 40, "xterm-256color", NULL);
 	assert_true(wait_screen(&t, "relay ok", 0));
 	assert_true(wait_screen(&t, "first contact", 0));
+	/* Unread when it came: shown as new (a bullet, or * in ASCII). */
+	assert_true(strstr(t.screen, "< ee.cert \u25cf") != NULL ||
+	    strstr(t.screen, "< ee.cert *") != NULL);
 	assert_int_equal(hl_test_client_send(ee, id, "fi.ncsc", "--flash",
 	    "--ack-within", "30m", "Ransomware at the ministry", NULL), 0);
 	/* No key is pressed: the long poll brings it. */

@@ -44,8 +44,9 @@ layout_sizes(void **state)
 		}
 	}
 	hl_tui_layout(24, 80, 0, 0, &l);
-	assert_int_equal(l.contacts.w, 22);
-	assert_int_equal(l.conv.w, 57);
+	/* Room at 80 columns for a handle, its counts, trust and local time. */
+	assert_int_equal(l.contacts.w, 30);
+	assert_int_equal(l.conv.w, 49);
 	/* Narrow: one pane at a time, the focused one. */
 	hl_tui_layout(24, 50, 0, 1, &l);
 	assert_int_equal(l.contacts.w, 50);
@@ -178,6 +179,13 @@ deadlines(void **state)
 	assert_int_equal(hl_tui_deadline(&m, now, out, sizeof out), 1);
 	assert_string_equal(out, "OVERDUE 1d04h");
 	assert_int_equal(hl_tui_msg_emph(&m, now), HL_TUI_OVERDUE);
+	/* Passed on to the alternate: no longer late. */
+	m.state = HL_ST_OVERDUE;
+	snprintf(m.escalated_to, sizeof m.escalated_to, "fi.backup");
+	assert_int_equal(hl_tui_deadline(&m, now, out, sizeof out), 0);
+	assert_string_equal(out, "");
+	assert_int_not_equal(hl_tui_msg_emph(&m, now), HL_TUI_OVERDUE);
+	m.escalated_to[0] = '\0';
 	m.state = HL_ST_ACKNOWLEDGED;
 	assert_int_equal(hl_tui_deadline(&m, now, out, sizeof out), 0);
 	assert_string_equal(out, "");
@@ -217,6 +225,20 @@ headers(void **state)
 	assert_non_null(strstr(out, "2023-11-14 "));
 	m.state = HL_ST_FAILED;
 	assert_int_equal(hl_tui_msg_emph(&m, now), HL_TUI_FAILED);
+	/* Escalated: said so, with the alternate, and not as overdue. */
+	msg_init(&m, HL_OUT, HL_ST_OVERDUE, now - 2 * 60000);
+	hl_tui_msg_header(&m, "ee.cert", now, 0, out, sizeof out);
+	assert_non_null(strstr(out, "> to fi.ncsc !! OVERDUE 2m"));
+	snprintf(m.escalated_to, sizeof m.escalated_to, "fi.backup");
+	assert_int_equal(hl_tui_msg_header(&m, "ee.cert", now, 0, out,
+	    sizeof out), 0);
+	assert_non_null(strstr(out, "> to fi.ncsc escalated to fi.backup"));
+	assert_null(strstr(out, "OVERDUE"));
+	assert_null(strstr(out, "!!"));
+	/* The CLI's word for it is the same rule. */
+	assert_true(hl_msg_escalated(&m));
+	m.dir = HL_IN;
+	assert_false(hl_msg_escalated(&m));
 }
 
 static void
@@ -235,14 +257,38 @@ contact_and_status(void **state)
 	c.overdue = 2;
 	c.trust = 3;
 	hl_tui_contact_line(&c, 200, out, sizeof out);
-	assert_string_equal(out, "fi.ncsc CHANGED 3 new 1 ack! 2 late NCSC-FI "
-	    "\xe6\x97\xa5\xe6\x9c\xac desk 12:00 Europe/Helsinki");
+	assert_string_equal(out, "fi.ncsc NCSC-FI \xe6\x97\xa5\xe6\x9c\xac desk "
+	    "3 new 1 ack! 2 late CHANGED 12:00 Europe/Helsinki");
 	for (int cols = 5; cols < 80; cols++) {
 		hl_tui_contact_line(&c, cols, out, sizeof out);
 		assert_true(hl_tui_width(out, strlen(out)) <= cols);
 	}
-	hl_tui_contact_line(&c, 22, out, sizeof out);
-	assert_string_equal(out, "fi.ncsc CHANGED 3 new ");
+	/* Short of room the handle, counts, trust and clock stay; the name
+	 * goes first, then the zone's name. */
+	hl_tui_contact_line(&c, 42, out, sizeof out);
+	assert_string_equal(out, "fi.ncsc 3 new 1 ack! 2 late CHANGED 12:00");
+	/* The pane's width at 80 columns (30, less the marker): the display
+	 * name is what is shortened, and says so. */
+	memset(&c, 0, sizeof c);
+	snprintf(c.handle, sizeof c.handle, "ee.cert");
+	snprintf(c.name, sizeof c.name, "CERT-EE duty officer");
+	snprintf(c.local_time, sizeof c.local_time, "12:00 Europe/Tallinn");
+	c.overdue = 1;
+	hl_tui_contact_line(&c, 28, out, sizeof out);
+	assert_string_equal(out, "ee.cert CERT... 1 late 12:00");
+	c.trust = 2;
+	c.unread = 2;
+	c.overdue = 0;
+	hl_tui_contact_line(&c, 28, out, sizeof out);
+	assert_string_equal(out, "ee.cert 2 new verified 12:00");
+	c.trust = 0;
+	c.unread = 0;
+	hl_tui_contact_line(&c, 28, out, sizeof out);
+	assert_string_equal(out, "ee.cert CERT-EE dut... 12:00");
+	for (int cols = 5; cols < 80; cols++) {
+		hl_tui_contact_line(&c, cols, out, sizeof out);
+		assert_true(hl_tui_width(out, strlen(out)) <= cols);
+	}
 
 	memset(&s, 0, sizeof s);
 	s.self = "ee.cert";
@@ -271,6 +317,18 @@ contact_and_status(void **state)
 	assert_string_equal(out, "[ee.cert] relay ok | 1 overdue 3 queued | "
 	    "fi.ncsc KEY CHANGED: /trust");
 	assert_true(hl_tui_width(out, strlen(out)) <= 80);
+	/* A line cut short ends in an ellipsis, not mid-word as if whole. */
+	s.notice = "KEY CHANGED: ee.cert has a new identity key; sending to it "
+	    "waits until you /verify and /trust it";
+	hl_tui_status_line(&s, 1000, 80, out, sizeof out);
+	assert_int_equal(hl_tui_width(out, strlen(out)), 80);
+	assert_string_equal(out + strlen(out) - 3, "...");
+	for (int cols = 4; cols < 200; cols++) {
+		hl_tui_status_line(&s, 1000, cols, out, sizeof out);
+		assert_true(hl_tui_width(out, strlen(out)) <= cols);
+	}
+	hl_tui_status_line(&s, 1000, 400, out, sizeof out);
+	assert_string_equal(out + strlen(out) - 8, "trust it");
 }
 
 static void
