@@ -47,20 +47,24 @@ read_line(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Like ssh with private keys: a passphrase file others can read, write
- * or replace is refused, and a symlink is not followed (it could point
- * the client at a file of another's choosing). */
-static int
-from_file(const char *path, char *buf, size_t *len, char *cause)
+/* Like ssh with private keys: a secret file others can read, write or
+ * replace is refused, and a symlink is not followed (it could point the
+ * client at a file of another's choosing). Opened non-blocking so a FIFO
+ * or a device cannot hold the client (it is refused once examined);
+ * blocking again for the read. *fd on success; NULL, or why it is
+ * refused. */
+static const char *
+open_private(const char *path, int *fd)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (fd < 0)
-		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s: %s", path,
-		    errno == ELOOP ? "is a symbolic link (name the file itself)" :
-		    strerror(errno));
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+	    O_NONBLOCK);
+	if (*fd < 0)
+		return errno == ELOOP ? "is a symbolic link (name the file itself)" :
+		    strerror(errno);
 	const char *bad = NULL;
-	if (fstat(fd, &st) != 0)
+	int fl;
+	if (fstat(*fd, &st) != 0)
 		bad = "cannot be examined";
 	else if (!S_ISREG(st.st_mode))
 		bad = "is not a regular file";
@@ -68,11 +72,24 @@ from_file(const char *path, char *buf, size_t *len, char *cause)
 		bad = "is not owned by you";
 	else if ((st.st_mode & 0077) != 0)
 		bad = "is accessible by group or others (chmod 600 it)";
+	else if ((fl = fcntl(*fd, F_GETFL)) < 0 ||
+	    fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		bad = "cannot be read";
 	if (bad != NULL) {
-		close(fd);
-		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s %s", path,
-		    bad);
+		close(*fd);
+		*fd = -1;
 	}
+	return bad;
+}
+
+static int
+from_file(const char *path, char *buf, size_t *len, char *cause)
+{
+	int fd;
+	const char *bad = open_private(path, &fd);
+	if (bad != NULL)
+		return hl_fail(cause, HL_EPASSPHRASE, "passphrase file %s: %s",
+		    path, bad);
 	int rc = read_line(fd, buf, HL_PASSPHRASE_MAX, len);
 	close(fd);
 	if (rc != 0)
@@ -213,12 +230,19 @@ hl_secret_read(const char *file, const char *prompt, char **out, size_t *len,
 		return HL_ECRYPTO;
 	const char *what = file == NULL ? "the terminal" :
 	    strcmp(file, "-") == 0 ? "standard input" : file;
-	int fd = file == NULL ? open("/dev/tty", O_RDWR | O_CLOEXEC) :
-	    strcmp(file, "-") == 0 ? 0 :
-	    open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = -1;
+	if (file == NULL)
+		fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	else if (strcmp(file, "-") == 0)
+		fd = 0;
+	else {
+		/* The same rule as for a passphrase file. */
+		const char *bad = open_private(file, &fd);
+		if (bad != NULL)
+			return hl_fail(cause, HL_EIO, "%s: %s", file, bad);
+	}
 	if (fd < 0)
-		return hl_fail(cause, HL_EIO, "%s: %s", what, file == NULL ?
-		    "no terminal to ask on" : strerror(errno));
+		return hl_fail(cause, HL_EIO, "%s: no terminal to ask on", what);
 	char *buf = sodium_malloc(HL_PASSPHRASE_MAX);
 	int rc = buf == NULL ? HL_ENOMEM : file == NULL ?
 	    prompt_tty(fd, prompt, buf, len) :

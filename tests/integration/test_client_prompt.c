@@ -322,6 +322,28 @@ test_code_not_on_command_line(void **state)
 	assert_non_null(strstr(r.err, "/nonexistent/code"));
 	hl_test_run_free(&r);
 
+	/* A code file is held to the passphrase file's rule: readable by
+	 * the group, refused; a FIFO, refused without waiting on it. */
+	char cf[HL_TEST_PATH + 16], fifo[HL_TEST_PATH + 16];
+	snprintf(cf, sizeof cf, "%s/code.txt", a->dir);
+	FILE *f = fopen(cf, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", code);
+	fclose(f);
+	assert_int_equal(chmod(cf, 0640), 0);
+	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
+	    "std.a", "--code-file", cf, NULL);
+	assert_int_not_equal(r.exit_code, 0);
+	assert_non_null(strstr(r.err, "group or others"));
+	hl_test_run_free(&r);
+	snprintf(fifo, sizeof fifo, "%s/code.fifo", a->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	hl_test_client_run(a, &r, "register", "--relay", w->relay.url, "--handle",
+	    "std.a", "--code-file", fifo, NULL);
+	assert_int_not_equal(r.exit_code, 0);
+	assert_non_null(strstr(r.err, "not a regular file"));
+	hl_test_run_free(&r);
+
 	snprintf(line, sizeof line, "%s\n", code);
 	int rc = run_stdin(a, line, (const char *const[]){ "register", "--relay",
 	    w->relay.url, "--handle", "std.a", "--code-file", "-", NULL }, err,
@@ -363,6 +385,15 @@ test_passphrase_file_checked(void **state)
 	snprintf(dir, sizeof dir, "%s/pass.dir", a->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	hl_test_client_run(a, &r, "--passphrase-file", dir, "status", NULL);
+	hl_test_expect(&r, 3);
+	assert_non_null(strstr(r.err, "not a regular file"));
+	hl_test_run_free(&r);
+
+	/* A FIFO: refused at once, not waited on for a writer. */
+	char fifo[HL_TEST_PATH + 16];
+	snprintf(fifo, sizeof fifo, "%s/pass.fifo", a->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	hl_test_client_run(a, &r, "--passphrase-file", fifo, "status", NULL);
 	hl_test_expect(&r, 3);
 	assert_non_null(strstr(r.err, "not a regular file"));
 	hl_test_run_free(&r);

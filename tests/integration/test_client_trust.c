@@ -407,6 +407,7 @@ code_file(struct hl_test_client *c, const char *code, char *path, size_t len)
 	assert_non_null(f);
 	fprintf(f, "%s\n", code);
 	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 /* A pin as the docs' one-liner prints it (bare base64) is accepted like

@@ -35,7 +35,8 @@ until grep -q event=start "$d/relay.log"; do
 done
 (umask 077; echo 'a passphrase for the completion test' > "$d/pass")
 for h in ee.cert lv.cert; do
-	hotline-relay invite "$h" -c "$d/relay.ini" > "$d/$h.code" 2>/dev/null
+	(umask 077; hotline-relay invite "$h" -c "$d/relay.ini" \
+	    > "$d/$h.code" 2>/dev/null)
 	hotline --home "$d/$h" --passphrase-file "$d/pass" init \
 	    --kdf interactive >/dev/null || fail "init $h"
 	hotline --home "$d/$h" --passphrase-file "$d/pass" register \
