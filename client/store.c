@@ -816,11 +816,68 @@ forget_ciphertext(struct hl_msg *m, void *arg)
 	return hl_store_msg_update(c, m) != 0;
 }
 
+static int conv_ensure(struct hl_crypto *c, const char *peer,
+    const uint8_t idx[HL_VAULT_INDEX_LEN]);
+
+struct renumber {
+	struct hl_crypto *c;
+	int64_t next;
+};
+
+/* A queued message goes to the new identity, so it takes the next number
+ * of the new sequence, in the order the messages were queued. */
+static int
+renumber_one(struct hl_msg *m, void *arg)
+{
+	struct renumber *r = arg;
+	m->content.seq = ++r->next;
+	return forget_ciphertext(m, r->c);
+}
+
+/* The conversation with a new identity counts from 1 again on both sides:
+ * the new profile starts its own numbers at 1 and expects ours from 1, so
+ * the old identity's numbers, its highest seen and its open gaps mean
+ * nothing any more (they would report messages of the old identity as
+ * missing, or take the new one's 1, 2, 3 for late arrivals). */
+static int
+conv_restart(struct hl_crypto *c, const uint8_t idx[HL_VAULT_INDEX_LEN],
+    int64_t out_seq)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(c, "UPDATE " T_CONV " SET out_seq = ?, in_max = 0"
+	    " WHERE peer_idx = ?", &st);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, out_seq);
+	sqlite3_bind_blob(st, 2, idx, HL_VAULT_INDEX_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != 0)
+		return rc;
+	rc = prep(c, "DELETE FROM gaps WHERE peer_idx = ?", &st);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, idx, HL_VAULT_INDEX_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : HL_EDB;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 hl_store_reencrypt_queued(struct hl_crypto *c, const char *peer)
 {
+	uint8_t idx[HL_VAULT_INDEX_LEN];
 	struct hl_msg_query q = { .dir = HL_OUT, .state = HL_ST_QUEUED, .peer = peer };
-	return hl_store_msg_each(c, &q, forget_ciphertext, c);
+	struct renumber r = { .c = c, .next = 0 };
+	int rc = hl_store_msg_each(c, &q, renumber_one, &r);
+	if (rc != 0)
+		return rc;
+	peer_index(c, peer, idx);
+	rc = conv_ensure(c, peer, idx);
+	if (rc != 0)
+		return rc;
+	return conv_restart(c, idx, r.next);
 }
 
 int

@@ -183,9 +183,13 @@ int hl_store_next_due(struct hl_crypto *c, int64_t *next_try,
  * accepted, say). */
 int hl_store_requeue_peer(struct hl_crypto *c, const char *peer);
 
-/* For queued outbound messages to peer: forgets ciphertexts made in a
- * session that was dropped (the contact's key changed and was accepted),
- * so they are encrypted again in the new one, and makes them due now. */
+/* After the contact's changed key was accepted: the conversation with the
+ * new identity starts a fresh sequence. Queued outbound messages to peer
+ * forget ciphertexts made in the dropped session (so they are encrypted
+ * again in the new one), are numbered 1, 2, ... in the order they were
+ * queued, and are due now; the next outbound seq follows them; the
+ * inbound expectation and every open gap of peer are cleared, so the new
+ * identity's messages count from 1. */
 int hl_store_reencrypt_queued(struct hl_crypto *c, const char *peer);
 
 /* Makes every queued outbound message that waits for time (not for a
