@@ -59,17 +59,17 @@ need_peer(struct hl_tui *t)
 	return 0;
 }
 
-static void
+static int
 send_body(struct hl_tui *t, enum hl_prio prio, enum hl_kind kind,
     const char *body, const struct hl_incident *inc)
 {
 	char id[HL_ID_HEX + 1], cause[HL_CAUSE_MAX] = "";
 	if (!need_peer(t))
-		return;
+		return -1;
 	if (t->peer_trust == HL_TRUST_CHANGED) {
 		hl_tui_note(t, "NOT SENT: %s's identity key changed; compare the "
 		    "safety number (/verify) and accept it (/trust) first", t->peer);
-		return;
+		return -1;
 	}
 	struct hl_send_req r = {
 		.to = t->peer, .kind = kind, .prio = prio, .body = body,
@@ -82,15 +82,16 @@ send_body(struct hl_tui *t, enum hl_prio prio, enum hl_kind kind,
 		hl_tui_note(t, "NOT SENT: %s's identity key changed: /verify, then "
 		    "/trust", t->peer);
 		t->dirty = 1;
-		return;
+		return -1;
 	}
 	if (rc != 0) {
 		hl_tui_note(t, "not sent: %s", cause[0] ? cause : hl_strerror(rc));
-		return;
+		return -1;
 	}
 	hl_engine_kick(t->e);
 	t->scroll = 0;
 	t->dirty = 1;
+	return 0;
 }
 
 static void
@@ -286,10 +287,29 @@ cmd_trust(struct hl_tui *t, char *args)
 	t->dirty = 1;
 }
 
+#define ASKING_DIRECTORY "asking the directory..."
+
+/* The answer came (or the question failed): the notice that it was asked
+ * has done its job. */
+static void
+drop_asking(struct hl_tui *t)
+{
+	for (size_t i = t->nnotes; i-- > 0;)
+		if (strcmp(t->notes[i], ASKING_DIRECTORY) == 0) {
+			free(t->notes[i]);
+			memmove(t->notes + i, t->notes + i + 1,
+			    (t->nnotes - i - 1) * sizeof t->notes[0]);
+			t->nnotes--;
+			t->redraw = 1;
+			return;
+		}
+}
+
 static void
 directory_done(const struct hl_net_resp *r, void *arg)
 {
 	struct hl_tui *t = arg;
+	drop_asking(t);
 	struct hl_dir_entry *entries = NULL;
 	size_t n = 0;
 	char cause[HL_CAUSE_MAX] = "";
@@ -323,10 +343,23 @@ directory_done(const struct hl_net_resp *r, void *arg)
 			    hl_engine_note_directory_key(t->cli->crypto, d) == 1;
 			hl_out_time_in(hl_now_ms(), d->profile.timezone, zone, sizeof zone);
 			/* hl_tui_info sanitizes each line. */
-			off += (size_t)snprintf(text + off, cap - off, "%s  %s, %s "
-			    "(%s) %s %s%s\n", d->handle, d->profile.name,
-			    d->profile.organisation, d->profile.country, d->profile.role,
-			    zone, changed ? "  !! KEY DIFFERS: /verify, /trust" : "");
+			/* Only the fields the entry has: no ",  ()" for the rest. */
+			const struct { const char *pre, *v, *post; } f[] = {
+				{ "  ", d->profile.name, "" },
+				{ ", ", d->profile.organisation, "" },
+				{ " (", d->profile.country, ")" },
+				{ " ", d->profile.role, "" },
+				{ " ", zone, "" },
+			};
+			off += (size_t)snprintf(text + off, cap - off, "%s", d->handle);
+			for (size_t k = 0; k < sizeof f / sizeof f[0] && off < cap; k++)
+				if (f[k].v[0])
+					off += (size_t)snprintf(text + off, cap - off,
+					    "%s%s%s", k == 1 && !d->profile.name[0] ? "  " :
+					    f[k].pre, f[k].v, f[k].post);
+			if (off < cap)
+				off += (size_t)snprintf(text + off, cap - off, "%s\n",
+				    changed ? "  !! KEY DIFFERS: /verify, /trust" : "");
 			if (off >= cap)
 				off = cap - 1;
 		}
@@ -365,7 +398,7 @@ cmd_directory(struct hl_tui *t, char *args)
 	    directory_done, t) != 0)
 		hl_tui_note(t, "directory: the request could not start");
 	else
-		hl_tui_note(t, "asking the directory...");
+		hl_tui_note(t, ASKING_DIRECTORY);
 }
 
 /* --- /incident: a form, one field a line --- */
@@ -414,7 +447,9 @@ form_send(struct hl_tui *t)
 	};
 	inc.n_indicators = split_list(f->indicators, ind, HL_INCIDENT_LIST_MAX);
 	inc.n_actions = split_list(f->actions, act, HL_INCIDENT_LIST_MAX);
-	send_body(t, HL_PRIO_URGENT, HL_KIND_INCIDENT, f->body, &inc);
+	if (send_body(t, HL_PRIO_URGENT, HL_KIND_INCIDENT, f->body, &inc) == 0)
+		hl_tui_note(t, "incident report '%s' queued, TLP:%s", f->title,
+		    hl_tlp_name(f->tlp));
 	form_reset(f);
 }
 
@@ -422,7 +457,10 @@ static void
 form_field(struct hl_tui *t, const char *line)
 {
 	struct tui_form *f = &t->form;
-	hl_tui_note(t, "%s", line[0] ? line : "(empty)");
+	/* Past the TLP, AMBER and RED content stays off the screen's notes:
+	 * a summary says it was queued. */
+	if (f->field <= F_TLP || f->tlp == HL_TLP_CLEAR || f->tlp == HL_TLP_GREEN)
+		hl_tui_note(t, "%s", line[0] ? line : "(empty)");
 	switch (f->field) {
 	case F_TITLE:
 		if (*line == '\0') {

@@ -568,6 +568,59 @@ test_follow_hook(void **state)
 	assert_non_null(strstr(env, "SOCKETS=0\n"));
 }
 
+#define ASKING "asking the directory"
+
+static int
+count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* An AMBER report's fields are not echoed as notices, a summary says it
+ * was queued; /directory prints only the fields an entry has and its
+ * "asking" notice goes when the answer comes. */
+static void
+test_incident_and_directory(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *ee = hl_test_client_of(w, "ee.cert");
+	struct hl_test_client *fi = hl_test_client_of(w, "fi.ncsc");
+	struct term t;
+	char id[33];
+	assert_int_equal(hl_test_client_send(ee, id, "fi.ncsc", "hello there",
+	    NULL), 0);
+	term_start(&t, fi, 120, 40, "xterm-256color", NULL);
+	assert_true(wait_screen(&t, "relay ok", 0));
+	assert_true(wait_screen(&t, "hello there", 0));
+	type(&t, "/incident", 1);
+	assert_true(wait_screen(&t, "incident title>", 0));
+	const char *fields[] = { "Phishing wave", "high", "amber", "open",
+	    "evil.example.com; 203.0.113.9", "block the domain",
+	    "SECRET-DETAILS-XYZ" };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		type(&t, fields[i], 1);
+	assert_true(wait_screen(&t, "incident report 'Phishing wave' queued, "
+	    "TLP:AMBER", 0));
+	/* The report itself is in the conversation, once; no echo beside it. */
+	assert_true(wait_screen(&t, "SECRET-DETAILS-XYZ", 0));
+	capture(&t, 0);
+	assert_int_equal(count_of(t.screen, "SECRET-DETAILS-XYZ"), 1);
+	assert_null(strstr(t.screen, "evil.example.com; 203.0.113.9"));
+
+	type(&t, "/directory ee", 1);
+	assert_true(wait_screen(&t, "Directory: ", 0));
+	assert_true(wait_screen(&t, ASKING, 1));
+	capture(&t, 0);
+	assert_non_null(strstr(t.screen, "ee.cert"));
+	assert_null(strstr(t.screen, ",  "));
+	assert_null(strstr(t.screen, "()"));
+	type(&t, "/quit", 1);
+	term_kill(&t);
+}
+
 int
 main(void)
 {
@@ -591,6 +644,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_colour,
 		    hl_test_setup_world, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_hook,
+		    hl_test_setup_world, teardown),
+		cmocka_unit_test_setup_teardown(test_incident_and_directory,
 		    hl_test_setup_world, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
