@@ -57,8 +57,8 @@ const struct hl_command hl_commands[] = {
 	    "every message with every state and its time", hl_cmd_export },
 	{ "drill", "start --to H1,H2,... | --group FILE [--ack-within DUR] [--note TEXT]\n"
 	    "         | status ID|last [--follow]\n"
-	    "         | report ID|last [--format text|csv|json|html] [-o FILE]\n"
-	    "         | list | history [--format text|html] [-o FILE]",
+	    "         | report ID|last [--format text|csv|json|html] [-o FILE [--force]]\n"
+	    "         | list | history [--format text|html] [-o FILE [--force]]",
 	    "communication checks: send an EXERCISE check to contacts, follow "
 	    "the answers, report", hl_cmd_drill },
 	{ NULL, NULL, NULL, NULL },

@@ -8,6 +8,7 @@
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,11 +333,14 @@ drill_status(struct hl_cli *cli, int argc, char **argv)
 	return HL_EXIT_OK;
 }
 
-/* Reports may hold other people's notes: only the owner reads the file. */
+/* Reports may hold other people's notes: only the owner reads the file.
+ * An existing file is kept unless force: a report is not written over
+ * something else by a slip of -o. */
 static FILE *
-open_out(const char *path)
+open_out(const char *path, int force)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
+	    (force ? O_TRUNC : O_EXCL), 0600);
 	if (fd < 0)
 		return NULL;
 	FILE *f = fdopen(fd, "w");
@@ -347,12 +351,13 @@ open_out(const char *path)
 
 static int
 parse_format_opts(struct hl_cli *cli, int argc, char **argv, const char *sub,
-    enum hl_drill_format *fmt, const char **out)
+    enum hl_drill_format *fmt, const char **out, int *force)
 {
 	static const struct option opts[] = {
 		HL_CLI_GLOBAL_OPTIONS,
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -371,18 +376,32 @@ parse_format_opts(struct hl_cli *cli, int argc, char **argv, const char *sub,
 			*out = optarg;
 			continue;
 		}
+		if (opt == 'F') {
+			*force = 1;
+			continue;
+		}
 		return hl_cli_usage_error("drill", "unknown option '%s'", argv[optind - 1]);
 	}
+	if (*force && *out == NULL)
+		return hl_cli_usage_error("drill", "%s: --force goes with -o FILE", sub);
 	return -1;
 }
 
 static int
-write_to(const char *out, const char *what,
+write_to(const char *out, int force, const char *what,
     int (*fn)(FILE *f, void *arg), void *arg)
 {
-	FILE *f = out ? open_out(out) : stdout;
-	if (f == NULL)
-		return hl_cli_fail(HL_EIO, what, out);
+	FILE *f = out ? open_out(out, force) : stdout;
+	if (f == NULL) {
+		char why[HL_CAUSE_MAX];
+		int exists = errno == EEXIST;
+		if (exists)
+			snprintf(why, sizeof why, "%s exists already: nothing was "
+			    "written (give --force to replace it)", out);
+		else
+			snprintf(why, sizeof why, "%s: %s", out, strerror(errno));
+		return hl_cli_fail(exists ? HL_EEXIST : HL_EIO, what, why);
+	}
 	int rc = fn(f, arg);
 	if (out != NULL && fclose(f) != 0 && rc == 0)
 		rc = HL_EIO;
@@ -417,8 +436,9 @@ drill_report(struct hl_cli *cli, int argc, char **argv)
 {
 	enum hl_drill_format fmt = HL_DRILL_TEXT;
 	const char *out = NULL;
+	int force = 0;
 	char cause[HL_CAUSE_MAX] = "";
-	int rc = parse_format_opts(cli, argc, argv, "report", &fmt, &out);
+	int rc = parse_format_opts(cli, argc, argv, "report", &fmt, &out, &force);
 	if (rc >= 0)
 		return rc;
 	if (cli->json && fmt == HL_DRILL_TEXT)
@@ -433,10 +453,13 @@ drill_report(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return hl_cli_fail(rc, "drill report", cause);
 	struct report_arg a = { &r, fmt, NULL, 0 };
-	rc = write_to(out, "drill report", report_fn, &a);
+	rc = write_to(out, force, "drill report", report_fn, &a);
+	/* The drill's own id: "last" would not say which drill it was. */
+	char id[sizeof r.id];
+	memcpy(id, r.id, sizeof id);
 	hl_drill_report_clear(&r);
 	if (rc == 0 && out != NULL && !cli->json)
-		printf("report of drill %s written to %s\n", argv[optind], out);
+		printf("report of drill %s written to %s\n", id, out);
 	return rc;
 }
 
@@ -445,8 +468,9 @@ drill_history(struct hl_cli *cli, int argc, char **argv, int list)
 {
 	enum hl_drill_format fmt = HL_DRILL_TEXT;
 	const char *out = NULL;
+	int force = 0;
 	int rc = parse_format_opts(cli, argc, argv, list ? "list" : "history",
-	    &fmt, &out);
+	    &fmt, &out, &force);
 	if (rc >= 0)
 		return rc;
 	if (fmt != HL_DRILL_TEXT && fmt != HL_DRILL_HTML)
@@ -487,7 +511,7 @@ drill_history(struct hl_cli *cli, int argc, char **argv, int list)
 		return HL_EXIT_OK;
 	}
 	struct report_arg a = { NULL, fmt, h, n };
-	rc = write_to(out, "drill history", history_fn, &a);
+	rc = write_to(out, force, "drill history", history_fn, &a);
 	free(h);
 	return rc;
 }

@@ -987,8 +987,10 @@ do_drill_report(struct runner *r, const struct hl_step *st)
 			if (mkdirs(dir, 0755) != 0)
 				return fail(r, "cannot make %s", dir);
 		}
+		/* A scenario is run again and again: its FILE is its own. */
 		args[n++] = "-o";
 		args[n++] = st->output;
+		args[n++] = "--force";
 	}
 	args[n] = NULL;
 	return command_step(r, c, args, 0, "drill report");

@@ -125,6 +125,37 @@ test_drill_cli(void **state)
 	assert_non_null(strstr(r.out, ",b.test,pass,acknowledged,"));
 	hl_test_run_free(&r);
 
+	/* -o names the drill by its id, not "last", and keeps a file that
+	 * is there already unless --force. */
+	char csv[600], want[700];
+	snprintf(csv, sizeof csv, "%s/rep.csv", coord->dir);
+	hl_test_client_run(coord, &r, "drill", "report", "last", "--format", "csv",
+	    "-o", csv, NULL);
+	hl_test_expect(&r, 0);
+	snprintf(want, sizeof want, "report of drill %s written to %s\n", id, csv);
+	assert_string_equal(r.out, want);
+	hl_test_run_free(&r);
+	write_text(csv, "keep me\n");
+	hl_test_client_run(coord, &r, "drill", "report", "last", "-o", csv, NULL);
+	hl_test_expect(&r, 1);
+	assert_non_null(strstr(r.err, "rep.csv exists already: nothing was written "
+	    "(give --force to replace it)"));
+	assert_string_equal(r.out, "");
+	hl_test_run_free(&r);
+	char *kept = slurp(csv);
+	assert_string_equal(kept, "keep me\n");
+	free(kept);
+	hl_test_client_run(coord, &r, "drill", "report", "last", "--format", "csv",
+	    "-o", csv, "--force", NULL);
+	hl_test_expect(&r, 0);
+	hl_test_run_free(&r);
+	kept = slurp(csv);
+	assert_non_null(strstr(kept, "drill,contact,verdict"));
+	free(kept);
+	hl_test_client_run(coord, &r, "drill", "report", "last", "--force", NULL);
+	hl_test_expect(&r, 2);
+	hl_test_run_free(&r);
+
 	hl_test_client_run(coord, &r, "drill", "report", "last", NULL);
 	hl_test_expect(&r, 0);
 	assert_non_null(strstr(r.out, "response rate 100% (2 of 2 in time)"));
