@@ -292,6 +292,78 @@ test_sequence_gaps(void **state)
 	free(gaps);
 }
 
+/* Accepting a contact's new identity: what is still queued to it is
+ * numbered 1, 2, ... in queue order, the next number follows them, and
+ * the old identity's inbound count and gaps are gone; other contacts keep
+ * theirs. */
+static void
+test_new_identity_sequence(void **state)
+{
+	struct fixture *f = *state;
+	struct hl_msg m[3], got;
+	struct hl_gap *gaps;
+	size_t n;
+	int closed;
+	int64_t opened, seq;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(hl_store_next_seq(f->c, "fi.ncsc", &seq), 0);
+		make_msg(&m[i], HL_OUT, "fi.ncsc", "x", seq, 1000 + i);
+		assert_int_equal(hl_store_msg_insert(f->c, &m[i]), 0);
+	}
+	/* The first went to the old identity; 2 and 3 still wait. */
+	assert_int_equal(hl_store_msg_transition(f->c, &m[0], HL_ST_SENT, 2000), 0);
+	assert_int_equal(hl_store_next_seq(f->c, "lv.cert", &seq), 0);
+	assert_int_equal(hl_store_observe_seq(f->c, "fi.ncsc", 5, 10, &closed,
+	    &opened), 0);
+	assert_int_equal(opened, 4);
+	assert_int_equal(hl_store_observe_seq(f->c, "lv.cert", 3, 10, &closed,
+	    &opened), 0);
+	assert_int_equal(opened, 2);
+
+	assert_int_equal(hl_store_reencrypt_queued(f->c, "fi.ncsc"), 0);
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(hl_store_msg_get(f->c, HL_OUT, "fi.ncsc", m[i].id,
+		    &got), 1);
+		assert_int_equal(got.content.seq, i);
+		assert_int_equal(got.state, HL_ST_QUEUED);
+		hl_msg_clear(&got);
+	}
+	assert_int_equal(hl_store_msg_get(f->c, HL_OUT, "fi.ncsc", m[0].id, &got), 1);
+	assert_int_equal(got.content.seq, 1);
+	hl_msg_clear(&got);
+	assert_int_equal(hl_store_next_seq(f->c, "fi.ncsc", &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(hl_store_next_seq(f->c, "lv.cert", &seq), 0);
+	assert_int_equal(seq, 2);
+
+	/* Only lv.cert's gaps are left; fi.ncsc's new 1 is no late arrival
+	 * and its 3 after it opens a gap for 2. */
+	assert_int_equal(hl_store_gaps(f->c, &gaps, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(gaps[0].peer, "lv.cert");
+	assert_string_equal(gaps[1].peer, "lv.cert");
+	free(gaps);
+	assert_int_equal(hl_store_observe_seq(f->c, "fi.ncsc", 1, 20, &closed,
+	    &opened), 0);
+	assert_false(closed);
+	assert_int_equal(opened, 0);
+	assert_int_equal(hl_store_observe_seq(f->c, "fi.ncsc", 3, 30, &closed,
+	    &opened), 0);
+	assert_int_equal(opened, 1);
+	assert_int_equal(hl_store_gaps(f->c, &gaps, &n), 0);
+	assert_int_equal(n, 3);
+	size_t fi_gaps = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(gaps[i].peer, "fi.ncsc") == 0) {
+			fi_gaps++;
+			assert_int_equal(gaps[i].seq, 2);
+		}
+	assert_int_equal(fi_gaps, 1);
+	free(gaps);
+	for (int i = 0; i < 3; i++)
+		hl_msg_clear(&m[i]);
+}
+
 static void
 test_held_and_account(void **state)
 {
@@ -413,6 +485,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_heads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_gaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_identity_sequence, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_held_and_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_in_clear, setup, teardown),
 	};
