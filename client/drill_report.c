@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum hl_drill_verdict
 hl_drill_verdict(const struct hl_drill_row *r, int64_t now_ms)
@@ -203,6 +204,58 @@ write_text(FILE *f, const struct hl_drill_report *r,
 		    note ? note : "");
 		if (row->escalated_to[0])
 			fprintf(f, "%*s escalated to %s\n", 24, "", row->escalated_to);
+		free(note);
+	}
+	fprintf(f, "\n");
+	summary_text(f, s);
+	return 0;
+}
+
+/* "04:41:07Z", or "-" when it did not happen. */
+static void
+clock_utc(int64_t ms, char *out, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "%02d:%02d:%02dZ", tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+}
+
+static int
+write_narrow(FILE *f, const struct hl_drill_report *r,
+    const struct hl_drill_summary *s)
+{
+	char t[HL_TIME_STR], d[32];
+	hl_time_utc(r->started_ms, t);
+	hl_duration_format(r->ack_within_ms, d, sizeof d);
+	fprintf(f, "EXERCISE communication check %s\nstarted %s, acknowledge "
+	    "within %s\n", r->id, t, d);
+	if (r->note != NULL && *r->note) {
+		char *n = clean(r->note);
+		fprintf(f, "note: %s\n", n ? n : "");
+		free(n);
+	}
+	fprintf(f, "\n%-24s %-9s %-9s %s\n", "contact", "verdict", "response",
+	    "code");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct hl_drill_row *row = &r->rows[i];
+		char st[16], dl[16], ak[16], rt[32];
+		clock_utc(row->sent_ms, st, sizeof st);
+		clock_utc(row->delivered_ms, dl, sizeof dl);
+		clock_utc(row->acked_ms, ak, sizeof ak);
+		dur(hl_drill_response_ms(row, r->started_ms), rt, sizeof rt);
+		char *note = clean(row->reason ? row->reason : row->note);
+		fprintf(f, "%-24s %-9s %-9s %s\n", row->peer,
+		    hl_drill_verdict_name(hl_drill_verdict(row, r->now_ms)), rt,
+		    resp_name(row));
+		fprintf(f, "  sent %s delivered %s acked %s%s%s%s\n", st, dl, ak,
+		    note && *note ? "  " : "", row->reason ? "not sent: " : "",
+		    note ? note : "");
+		if (row->escalated_to[0])
+			fprintf(f, "  escalated to %s\n", row->escalated_to);
 		free(note);
 	}
 	fprintf(f, "\n");
@@ -536,6 +589,7 @@ hl_drill_report_write(FILE *f, const struct hl_drill_report *r,
 	case HL_DRILL_CSV: rc = write_csv(f, r); break;
 	case HL_DRILL_JSON: rc = write_json(f, r, &s); break;
 	case HL_DRILL_HTML: rc = write_html(f, r, &s); break;
+	case HL_DRILL_NARROW: rc = write_narrow(f, r, &s); break;
 	default: rc = HL_EINVAL; break;
 	}
 	if (rc == 0 && (fflush(f) != 0 || ferror(f)))

@@ -78,6 +78,9 @@ int hl_drill_summarize(const struct hl_drill_report *r,
 
 enum hl_drill_format {
 	HL_DRILL_TEXT, HL_DRILL_CSV, HL_DRILL_JSON, HL_DRILL_HTML,
+	/* Text within 80 columns, two lines a contact (times of day, UTC):
+	 * for the terminal interface; not a choice of the command line. */
+	HL_DRILL_NARROW,
 };
 /* "text", "csv", "json", "html": 0 and *out, or HL_EINVAL. */
 int hl_drill_format_parse(const char *s, enum hl_drill_format *out);

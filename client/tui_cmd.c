@@ -540,7 +540,7 @@ hl_tui_drill_show(struct hl_tui *t)
 	if (f != NULL) {
 		fprintf(f, "Communication check %s (updated as answers come in; Esc "
 		    "closes)\n", r.id);
-		hl_drill_report_write(f, &r, HL_DRILL_TEXT);
+		hl_drill_report_write(f, &r, HL_DRILL_NARROW);
 		if (fclose(f) == 0 && buf != NULL) {
 			hl_tui_info(t, buf);
 			/* hl_tui_info forgot the drill with the old lines. */

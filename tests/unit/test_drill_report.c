@@ -173,6 +173,28 @@ test_formats_escape(void **state)
 	assert_non_null(strstr(text, "response rate 50%"));
 	free(text);
 
+	/* For the terminal: every line of the table within 80 columns, two
+	 * lines a contact, the note sanitized. */
+	rows[1].escalated_to[0] = '\0';
+	snprintf(rows[0].peer, sizeof rows[0].peer, "a-rather-long.handle.example");
+	char *narrow = render(rows, 2, HL_DRILL_NARROW);
+	assert_null(strstr(narrow, "\x1b"));
+	assert_non_null(strstr(narrow, "a-rather-long.handle.example"));
+	assert_non_null(strstr(narrow, "  sent 00:00:01Z delivered 00:00:01Z "
+	    "acked 00:00:02Z"));
+	assert_non_null(strstr(narrow, "no answer"));
+	const char *summary = strstr(narrow, "\ncontacts ");
+	assert_non_null(summary);
+	for (const char *p = narrow, *nl; p < summary; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		/* The note is the one free-length part and may wrap. */
+		if (strstr(p, "end") == NULL || strstr(p, "end") > nl)
+			assert_true(nl - p <= 80);
+	}
+	free(narrow);
+	snprintf(rows[0].peer, sizeof rows[0].peer, "a.a");
+
 	char *csv = render(rows, 2, HL_DRILL_CSV);
 	assert_null(strstr(csv, "\x1b"));
 	assert_non_null(strstr(csv, "\"\"q\"\""));        /* quotes doubled */
