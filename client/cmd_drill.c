@@ -5,11 +5,13 @@
 #include "client/engine.h"
 #include "client/loop.h"
 #include "client/out.h"
+#include "client/store.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,30 @@ drill_start(struct hl_cli *cli, int argc, char **argv)
 	if (rc != 0) {
 		hl_drill_group_free(v, n);
 		return rc;
+	}
+	/* The coordinator's own handle (a shared group file lists every
+	 * desk) is no contact: kept, it would count as no answer. */
+	struct hl_account me;
+	if (hl_store_account_get(cli->crypto, &me) == 1) {
+		int warned = 0;
+		for (size_t i = 0; i < n;) {
+			if (strcmp(v[i], me.handle) != 0) {
+				i++;
+				continue;
+			}
+			if (!warned++)
+				hl_cli_warn("%s is your own handle: left out of the drill",
+				    me.handle);
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof *v);
+			n--;
+		}
+	}
+	sodium_memzero(&me, sizeof me);
+	if (n == 0) {
+		hl_drill_group_free(v, n);
+		return hl_cli_usage_error("drill", "start: no contacts but "
+		    "yourself");
 	}
 	struct watch w;
 	memset(&w, 0, sizeof w);

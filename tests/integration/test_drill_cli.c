@@ -2,8 +2,8 @@
  * hotline drill, end to end with the real relay and three real clients: a
  * group file, the checks seen as EXERCISE, status --follow ending once
  * every contact answered, the report in its formats, list and history,
- * and the refusals (a bad group file by its line, your own handle, an
- * unknown drill); on a terminal, the progress line.
+ * and the refusals (a bad group file by its line, an unknown drill); your
+ * own handle left out with a warning; on a terminal, the progress line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,11 +162,41 @@ test_drill_cli(void **state)
 	assert_non_null(strstr(r.out, "note: Q4 check"));
 	hl_test_run_free(&r);
 
-	/* A second drill: your own handle is kept as not sent. */
+	/* A second drill: your own handle is left out with a warning, and
+	 * is no contact that could lower the rate. */
 	hl_test_client_run(coord, &r, "drill", "start", "--to", "coord.test,a.test",
 	    NULL);
 	hl_test_expect(&r, 0);
-	assert_non_null(strstr(r.out, "coord.test: not sent: that is your own handle"));
+	assert_non_null(strstr(r.err,
+	    "hotline: coord.test is your own handle: left out of the drill\n"));
+	assert_null(strstr(r.out, "coord.test"));
+	assert_non_null(strstr(r.out, "EXERCISE check to 1 contact, "));
+	hl_test_run_free(&r);
+	hl_test_client_run(coord, &r, "drill", "report", "last", "--format", "csv",
+	    NULL);
+	hl_test_expect(&r, 0);
+	assert_null(strstr(r.out, ",coord.test,"));
+	hl_test_run_free(&r);
+	/* Under --json the warning is a JSON line too. */
+	hl_test_client_run(coord, &r, "--json", "drill", "start", "--to",
+	    "a.test,coord.test", NULL);
+	hl_test_expect(&r, 0);
+	o = hl_test_only_line(&r);
+	assert_int_equal(json_integer_value(json_object_get(o, "contacts")), 1);
+	json_decref(o);
+	json_error_t je;
+	json_t *warn = json_loads(r.err, JSON_DISABLE_EOF_CHECK, &je);
+	if (warn == NULL)
+		fail_msg("stderr is not JSON: %s", r.err);
+	hl_test_assert_str(warn, "type", "warning");
+	hl_test_assert_str(warn, "message",
+	    "coord.test is your own handle: left out of the drill");
+	json_decref(warn);
+	hl_test_run_free(&r);
+	/* Nobody left: nothing to start. */
+	hl_test_client_run(coord, &r, "drill", "start", "--to", "coord.test", NULL);
+	hl_test_expect(&r, 2);
+	assert_non_null(strstr(r.err, "no contacts but yourself"));
 	hl_test_run_free(&r);
 
 	hl_test_client_run(coord, &r, "drill", "list", NULL);
