@@ -1,4 +1,5 @@
 #include "client/api.h"
+#include "client/sanitize.h"
 #include "crypto/hl_encode.h"
 #include "crypto/hl_err.h"
 #include "crypto/hl_handle.h"
@@ -711,6 +712,36 @@ parse_profile(const struct at *at, json_t *o, struct hl_profile *p)
 	return 0;
 }
 
+static int
+parse_entry(const struct at *at, json_t *o, struct hl_dir_entry *e)
+{
+	int rc = get_handle(at, o, "handle", 1, e->handle);
+	if (rc == 0)
+		rc = parse_profile(at, o, &e->profile);
+	if (rc == 0)
+		rc = get_key(at, o, "identity_key", e->identity_key);
+	if (rc == 0)
+		rc = get_int(at, o, "updated", 1, 1, INT64_MAX, &e->updated_ms);
+	return rc;
+}
+
+int
+hl_api_parse_entry(const char *json, size_t len, const char *handle,
+    struct hl_dir_entry *out, char *cause)
+{
+	struct at at = { .what = "profile", .cause = cause };
+	json_t *root;
+	memset(out, 0, sizeof *out);
+	int rc = load(&at, json, len, &root);
+	if (rc != 0)
+		return rc;
+	rc = parse_entry(&at, root, out);
+	json_decref(root);
+	if (rc == 0 && strcmp(out->handle, handle) != 0)
+		rc = at_fail(&at, "handle", HL_EPARSE, "is not this account's");
+	return rc;
+}
+
 int
 hl_api_parse_directory(const char *json, size_t len,
     struct hl_dir_entry **out, size_t *n, char *cause)
@@ -741,14 +772,7 @@ hl_api_parse_directory(const char *json, size_t len,
 			rc = at_fail(&in, NULL, HL_EPARSE, "must be an object");
 			break;
 		}
-		rc = get_handle(&in, o, "handle", 1, e[i].handle);
-		if (rc == 0)
-			rc = parse_profile(&in, o, &e[i].profile);
-		if (rc == 0)
-			rc = get_key(&in, o, "identity_key", e[i].identity_key);
-		if (rc == 0)
-			rc = get_int(&in, o, "updated", 1, 1, INT64_MAX,
-			    &e[i].updated_ms);
+		rc = parse_entry(&in, o, &e[i]);
 	}
 	json_decref(root);
 	if (rc != 0) {
@@ -758,6 +782,36 @@ hl_api_parse_directory(const char *json, size_t len,
 	*out = e;
 	*n = count;
 	return 0;
+}
+
+/* s escaped by hl_sanitize (one line) into out (cap bytes), cut so that
+ * neither a UTF-8 character nor an escape is split. */
+static void
+copy_shown(const char *s, char *out, size_t cap)
+{
+	char *san = hl_sanitize(s, strlen(s), HL_SANITIZE_ONELINE);
+	if (san == NULL) {
+		snprintf(out, cap, "%s", "(unreadable)");
+		return;
+	}
+	size_t n = strlen(san);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)san[n] & 0xC0) == 0x80)
+			n--;
+		/* "\xNN" is 4 bytes, "<U+202E>" 8. */
+		for (size_t back = 1; back <= 8 && back <= n; back++) {
+			char ch = san[n - back];
+			if ((ch == '\\' && back < 4) || (ch == '<' &&
+			    memchr(san + n - back, '>', back) == NULL)) {
+				n -= back;
+				break;
+			}
+		}
+	}
+	memcpy(out, san, n);
+	out[n] = '\0';
+	free(san);
 }
 
 void
@@ -774,19 +828,12 @@ hl_api_parse_error(const char *json, size_t len, char *code, size_t codelen,
 	json_t *err = json_object_get(root, "error");
 	const char *c = json_string_value(json_object_get(err, "code"));
 	const char *m = json_string_value(json_object_get(err, "message"));
-	/* Only printable ASCII is kept: the words end up on a terminal. */
-	if (c != NULL && code != NULL && codelen > 0) {
-		size_t i;
-		for (i = 0; c[i] != '\0' && i + 1 < codelen; i++)
-			code[i] = (c[i] >= 0x20 && c[i] < 0x7f) ? c[i] : '?';
-		code[i] = '\0';
-	}
-	if (m != NULL && message != NULL && msglen > 0) {
-		size_t i;
-		for (i = 0; m[i] != '\0' && i + 1 < msglen; i++)
-			message[i] = (m[i] >= 0x20 && m[i] < 0x7f) ? m[i] : '?';
-		message[i] = '\0';
-	}
+	/* The words end up on a terminal: escaped there as everything else
+	 * from the relay is, so the operator sees what was sent. */
+	if (c != NULL && code != NULL && codelen > 0)
+		copy_shown(c, code, codelen);
+	if (m != NULL && message != NULL && msglen > 0)
+		copy_shown(m, message, msglen);
 	json_decref(root);
 }
 

@@ -135,9 +135,15 @@ void hl_api_fetch_free(struct hl_fetch *f);
 int hl_api_parse_directory(const char *json, size_t len,
     struct hl_dir_entry **out, size_t *n, char *cause);
 
+/* 200 of PUT /v1/profile: one directory entry, which must be handle's.
+ * 0 or HL_EPARSE with the field in cause. */
+int hl_api_parse_entry(const char *json, size_t len, const char *handle,
+    struct hl_dir_entry *out, char *cause);
+
 /* An error body {"error":{"code","message"}}: copies what it can (empty
- * strings when the body is not one), truncated to the buffers and with
- * anything but printable ASCII shown as '?'; never fails. */
+ * strings when the body is not one), escaped for a terminal by
+ * hl_sanitize (HL_SANITIZE_ONELINE: \x1b-style escapes) and truncated to
+ * the buffers without splitting a character or an escape; never fails. */
 void hl_api_parse_error(const char *json, size_t len, char *code,
     size_t codelen, char *message, size_t msglen);
 

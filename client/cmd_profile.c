@@ -386,8 +386,14 @@ hl_cmd_profile(struct hl_cli *cli, int argc, char **argv)
 	}
 	rc = hl_cli_call(net, "PUT", "/v1/profile", a.token, body, &call);
 	free(body);
+	struct hl_dir_entry back;
 	if (rc != 0 || call.status != 200) {
 		rc = hl_cli_call_failed(&call, "profile");
+	} else if (hl_api_parse_entry(call.body, call.len, a.handle, &back,
+	    cause) != 0) {
+		/* A 200 that is not the new entry: the update cannot be
+		 * taken as done. */
+		rc = hl_cli_fail(HL_EPARSE, "profile", cause);
 	} else {
 		me.entry.profile = p;
 		me.fetched_ms = hl_now_ms();

@@ -503,7 +503,10 @@ fetch_done(const struct hl_net_resp *r, void *arg)
 		e->auth_failed = 1;
 	} else if (how == HL_OUT_OK) {
 		if (hl_api_parse_fetch(r->body, r->len, &f, cause) != 0) {
-			hl_engine_emit(e, HL_EV_RELAY, NULL, NULL, 0, cause);
+			/* The relay answered: refused as invalid, not
+			 * unreachable. */
+			snprintf(why, sizeof why, "the relay's answer is invalid "
+			    "(%s)", cause);
 		} else {
 			struct batch b = { .e = e };
 			b.qids = calloc(f.n + 1, sizeof *b.qids);

@@ -35,6 +35,8 @@ struct hl_test_proxy {
 	int stop;
 	int active;
 	int drop_pct, cut_pct;
+	char *canned_prefix, *canned_body;  /* hl_test_proxy_answer */
+	int canned_status;
 	uint64_t rng;
 	struct hl_test_proxy_stats st;
 	struct seen *seen;
@@ -259,6 +261,34 @@ note_fetch(struct hl_test_proxy *p, const char *body, size_t len)
 	json_decref(o);
 }
 
+/* When the request matches the canned prefix: answers it with the
+ * canned answer (the relay never sees it), consumes it, 1. */
+static int
+canned(struct hl_test_proxy *p, int cfd, struct buf *req, size_t total)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->canned_prefix == NULL ||
+	    strncmp(req->d, p->canned_prefix, strlen(p->canned_prefix)) != 0) {
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	size_t blen = strlen(p->canned_body);
+	size_t cap = blen + 160;
+	char *ans = malloc(cap);
+	int n = ans == NULL ? -1 : snprintf(ans, cap, "HTTP/1.1 %d Canned\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    p->canned_status, blen, p->canned_body);
+	p->st.requests++;
+	pthread_mutex_unlock(&p->lock);
+	memmove(req->d, req->d + total, req->n - total);
+	req->n -= total;
+	req->d[req->n] = '\0';
+	if (n > 0)
+		write_all(cfd, ans, (size_t)n);
+	free(ans);
+	return 1;
+}
+
 /* One exchange: 1 to go on with this connection, 0 to close it. */
 static int
 exchange(struct hl_test_proxy *p, int cfd, struct buf *req)
@@ -267,6 +297,8 @@ exchange(struct hl_test_proxy *p, int cfd, struct buf *req)
 	int r = read_message(p, cfd, req, &total, &head, 0);
 	if (r <= 0)
 		return 0;
+	if (canned(p, cfd, req, total))
+		return 1;
 	int ufd = connect_relay(p->relay_port);
 	if (ufd < 0)
 		return 0;
@@ -417,6 +449,27 @@ hl_test_proxy_faults(struct hl_test_proxy *p, int drop_202_pct, int cut_pct)
 	pthread_mutex_unlock(&p->lock);
 }
 
+int
+hl_test_proxy_answer(struct hl_test_proxy *p, const char *prefix, int status,
+    const char *body)
+{
+	char *np = prefix ? strdup(prefix) : NULL;
+	char *nb = prefix ? strdup(body ? body : "") : NULL;
+	if (prefix != NULL && (np == NULL || nb == NULL)) {
+		free(np);
+		free(nb);
+		return -1;
+	}
+	pthread_mutex_lock(&p->lock);
+	free(p->canned_prefix);
+	free(p->canned_body);
+	p->canned_prefix = np;
+	p->canned_body = nb;
+	p->canned_status = status;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 void
 hl_test_proxy_stats(struct hl_test_proxy *p, struct hl_test_proxy_stats *out)
 {
@@ -451,6 +504,8 @@ hl_test_proxy_free(struct hl_test_proxy *p)
 	if (left != 0)
 		return;    /* a thread still holds it: leak rather than crash */
 	pthread_mutex_destroy(&p->lock);
+	free(p->canned_prefix);
+	free(p->canned_body);
 	free(p->seen);
 	free(p);
 }

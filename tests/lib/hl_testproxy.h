@@ -1,6 +1,7 @@
 /*
  * hl_testproxy: an HTTP/1.1 proxy on 127.0.0.1 between clients and a
- * relay, for the lost-replies fault test. Threads in the test process.
+ * relay, for the lost-replies fault test and for answers a misbehaving
+ * relay could give. Threads in the test process.
  *
  * Each request is read whole (headers and Content-Length body), sent to
  * the relay on a connection of its own, and the whole answer read back;
@@ -39,6 +40,13 @@ const char *hl_test_proxy_url(const struct hl_test_proxy *p);
 /* Sets the fault rates (percent) for the answers that follow. */
 void hl_test_proxy_faults(struct hl_test_proxy *p, int drop_202_pct,
     int cut_pct);
+
+/* From now on a request whose first bytes are prefix (e.g. "PUT
+ * /v1/profile ") is answered by the proxy itself with status and the body
+ * (a copy; Content-Type application/json), never reaching the relay: a
+ * misbehaving relay. prefix NULL: forward everything again. 0 or -1. */
+int hl_test_proxy_answer(struct hl_test_proxy *p, const char *prefix,
+    int status, const char *body);
 
 void hl_test_proxy_stats(struct hl_test_proxy *p,
     struct hl_test_proxy_stats *out);

@@ -454,14 +454,23 @@ test_parse_error(void **state)
 	hl_api_parse_error(NULL, 0, code, sizeof code, msg, sizeof msg);
 	assert_string_equal(code, "");
 
-	/* Escapes that would drive a terminal become '?'; long text is cut. */
+	/* Escapes that would drive a terminal are shown as \x1b-style
+	 * escapes, as hotline(1) OUTPUT says; long text is cut. */
 	j = "{\"error\":{\"code\":\"bad_request\",\"message\":"
-	    "\"a\\u001b[2Jb\\nc\"}}";
+	    "\"a\\u001b[2Jb\\nc\\u0007\\u001b]0;t\\u0007 \\u00e9\"}}";
 	hl_api_parse_error(j, strlen(j), code, sizeof code, msg, sizeof msg);
-	assert_string_equal(msg, "a?[2Jb?c");
+	assert_string_equal(msg, "a\\x1b[2Jb\\x0ac\\x07\\x1b]0;t\\x07 \xc3\xa9");
 	char small[5];
 	hl_api_parse_error(j, strlen(j), small, sizeof small, NULL, 0);
 	assert_string_equal(small, "bad_");
+	/* Never cut inside an escape or a character. */
+	char cut[4], cut2[3];
+	j = "{\"error\":{\"code\":\"x\",\"message\":\"ab\\u001b\"}}";
+	hl_api_parse_error(j, strlen(j), NULL, 0, cut, sizeof cut);
+	assert_string_equal(cut, "ab");
+	j = "{\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\"}}";
+	hl_api_parse_error(j, strlen(j), NULL, 0, cut2, sizeof cut2);
+	assert_string_equal(cut2, "a");
 }
 
 static void
