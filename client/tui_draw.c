@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Lines the notices may take at the bottom of the conversation. */
+#define NOTE_LINES 5
+
 enum {
 	PAIR_RED = 1,
 	PAIR_YELLOW,
@@ -223,17 +226,30 @@ draw_conv(struct hl_tui *t, const struct hl_tui_rect *r)
 	snprintf(title, sizeof title, "%s%s", t->peer[0] ? "Conversation with " :
 	    "No conversation open: /msg HANDLE", t->peer);
 	puts0(r->y, r->x, r->w, title, A_BOLD | A_UNDERLINE, 0);
-	/* Notices at the bottom: the newest few, and held messages. */
-	int nnotes = t->nnotes < 3 ? (int)t->nnotes : 3;
-	if (r->h < 12 && nnotes > 1)
-		nnotes = 1;
-	int bottom = r->y + r->h;
-	for (int i = 0; i < nnotes; i++) {
-		const char *s = t->notes[t->nnotes - (size_t)nnotes + (size_t)i];
-		puts0(bottom - nnotes + i, r->x, r->w, s,
-		    colors ? COLOR_PAIR(PAIR_CYAN) : A_DIM, 0);
+	/* Notices at the bottom: the newest few, each wrapped (a file name or
+	 * a cause must be read to its end), within a few lines. */
+	struct hl_tui_span nsp[NOTE_LINES];
+	int budget = r->h < 12 ? 2 : NOTE_LINES, used = 0;
+	size_t first = t->nnotes;
+	while (first > 0 && t->nnotes - first < 3) {
+		const char *s = t->notes[first - 1];
+		int k = (int)hl_tui_wrap(s, strlen(s), r->w, nsp, NOTE_LINES);
+		if (k > budget - used)
+			k = budget - used;
+		if (k <= 0)
+			break;
+		used += k;
+		first--;
 	}
-	bottom -= nnotes;
+	int bottom = r->y + r->h, y = bottom - used;
+	for (size_t i = first; i < t->nnotes && y < bottom; i++) {
+		const char *s = t->notes[i];
+		size_t k = hl_tui_wrap(s, strlen(s), r->w, nsp, NOTE_LINES);
+		for (size_t j = 0; j < k && j < NOTE_LINES && y < bottom; j++)
+			put(y++, r->x, r->w, s + nsp[j].off, nsp[j].len,
+			    colors ? COLOR_PAIR(PAIR_CYAN) : A_DIM, 0);
+	}
+	bottom -= used;
 	if (t->peer_held > 0) {
 		snprintf(held, sizeof held, "!! %zu message(s) from %s held: its key "
 		    "changed; /verify, then /trust", t->peer_held, t->peer);

@@ -621,6 +621,27 @@ test_incident_and_directory(void **state)
 	term_kill(&t);
 }
 
+/* A notice longer than the pane wraps: its end (a file name) is read. */
+static void
+test_notice_wraps(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *ee = hl_test_client_of(w, "ee.cert");
+	struct hl_test_client *fi = hl_test_client_of(w, "fi.ncsc");
+	struct term t;
+	char id[33], cmd[HL_TEST_PATH + 64];
+	assert_int_equal(hl_test_client_send(ee, id, "fi.ncsc", "hello there",
+	    NULL), 0);
+	term_start(&t, fi, 80, 24, "xterm-256color", NULL);
+	assert_true(wait_screen(&t, "hello there", 0));
+	snprintf(cmd, sizeof cmd, "/export %s/export-WRAPPED-END.jsonl", fi->dir);
+	type(&t, cmd, 1);
+	assert_true(wait_screen(&t, "WRAPPED-END.jsonl", 0));
+	assert_true(wait_screen(&t, "mode 0600)", 0));
+	type(&t, "/quit", 1);
+	term_kill(&t);
+}
+
 int
 main(void)
 {
@@ -646,6 +667,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_follow_hook,
 		    hl_test_setup_world, teardown),
 		cmocka_unit_test_setup_teardown(test_incident_and_directory,
+		    hl_test_setup_world, teardown),
+		cmocka_unit_test_setup_teardown(test_notice_wraps,
 		    hl_test_setup_world, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
