@@ -20,6 +20,7 @@
 #define FETCH_MARGIN_MS 15000
 #define FETCH_BACKOFF_MAX_MS 60000
 #define ITEM_SAVEPOINT "hl_item"
+#define DECRYPT_SAVEPOINT "hl_decrypt"
 
 /* Events wait for the commit, so nothing is announced that was rolled
  * back. */
@@ -216,10 +217,13 @@ advance_outbound(struct batch *b, const char *peer, const struct hl_content *c)
 
 /* A decrypted content from `from`: checked, stored, answered. Takes
  * ownership of nothing; pt is the padded plaintext. Returns 0 (stored, or
- * known already), 1 (held as unreadable or forged), or < 0. */
+ * known already), 1 (held as unreadable), 2 (forged: nothing stored,
+ * forged (HL_CAUSE_MAX + 32 bytes) says why; the caller holds it), or
+ * < 0. */
 static int
 accept_plaintext(struct batch *b, const char *qid, const char *from,
-    const char *env_id, const uint8_t *pt, size_t ptlen, int key_changed)
+    const char *env_id, const uint8_t *pt, size_t ptlen, int key_changed,
+    char *forged)
 {
 	struct hl_engine *e = b->e;
 	struct hl_msg m;
@@ -235,10 +239,10 @@ accept_plaintext(struct batch *b, const char *qid, const char *from,
 	 * a forgery, kept aside; one whose id differs (a relay renaming it) is
 	 * the peer's own message, stored under its own id and flagged. */
 	if (strcmp(m.content.from, from) != 0) {
-		snprintf(why, sizeof why, "rejected: content claims to be from %s, "
-		    "the session is with %s", m.content.from, from);
+		snprintf(forged, HL_CAUSE_MAX + 32, "rejected: content claims to "
+		    "be from %s, the session is with %s", m.content.from, from);
 		hl_content_clear(&m.content);
-		return hold_pt(b, qid, from, env_id, 0, NULL, 0, pt, ptlen, why);
+		return 2;
 	}
 	if (strcmp(m.content.id, env_id) != 0)
 		snprintf(m.reason, sizeof m.reason, "the relay delivered it under "
@@ -332,15 +336,54 @@ take_message(struct batch *b, const struct hl_item *it)
 	rc = hl_identity_info(e->c, it->from, &info);
 	if (rc != 0)
 		return rc;
+	if (it->type == HL_MSG_PREKEY && !info.has_key && !info.has_pending) {
+		/* The first session must use the key the directory gave for
+		 * this handle (hotline(1), verify): recorded as first seen, so
+		 * a PreKey message under another key is held as a change
+		 * rather than trusted on first use. */
+		struct hl_contact ct;
+		rc = hl_store_contact_get(e->c, it->from, &ct);
+		if (rc == 1)
+			rc = hl_identity_note_first(e->c, it->from,
+			    ct.entry.identity_key);
+		if (rc == 0)
+			rc = hl_identity_info(e->c, it->from, &info);
+		if (rc != 0)
+			return rc;
+	}
+	/* What decrypting commits (session, identity, spent prekey) stays
+	 * only if the content is the session peer's own. */
+	rc = hl_db_savepoint(hl_crypto_db(e->c), DECRYPT_SAVEPOINT);
+	if (rc != 0)
+		return rc;
 	rc = hl_session_decrypt(e->c, it->from, it->type, it->body, it->body_len,
 	    &pt, &ptlen, cause);
+	if (rc != 0) {
+		int rb = hl_db_release(hl_crypto_db(e->c), DECRYPT_SAVEPOINT);
+		if (rb != 0)
+			return rb;
+	}
 	switch (rc) {
 	case 0:
 		/* Decrypted in a session with the accepted key, but while a new
 		 * key of the contact waits for trust: flagged too, since which
 		 * one is the contact's is in question. */
 		rc = accept_plaintext(b, it->qid, it->from, it->id, pt, ptlen,
-		    info.trust == HL_TRUST_CHANGED || info.has_pending);
+		    info.trust == HL_TRUST_CHANGED || info.has_pending, why);
+		if (rc == 2) {
+			/* A forgery leaves no session or key behind as the
+			 * accepted one for this peer. */
+			rc = hl_db_rollback_to(hl_crypto_db(e->c),
+			    DECRYPT_SAVEPOINT);
+			if (rc == 0)
+				rc = hold_pt(b, it->qid, it->from, it->id, 0, NULL,
+				    0, pt, ptlen, why);
+		} else if (rc >= 0) {
+			int rl = hl_db_release(hl_crypto_db(e->c),
+			    DECRYPT_SAVEPOINT);
+			if (rl != 0)
+				rc = rl;
+		}
 		hl_plaintext_free(pt, ptlen);
 		return rc;
 	case HL_EDUPLICATE:
@@ -580,11 +623,28 @@ hl_engine_release_held(struct hl_engine *e, const char *peer, int *n_done,
 		size_t ptlen;
 		if (h[i].ct == NULL)
 			continue;    /* nothing to retry: it stays as a record */
+		char forged[HL_CAUSE_MAX + 32];
+		rc = hl_db_savepoint(hl_crypto_db(e->c), DECRYPT_SAVEPOINT);
+		if (rc != 0)
+			break;
 		int d = hl_session_decrypt(e->c, h[i].from, h[i].type, h[i].ct,
 		    h[i].ct_len, &pt, &ptlen, NULL);
 		if (d == 0) {
 			rc = accept_plaintext(&b, h[i].qid, h[i].from, h[i].id, pt,
-			    ptlen, 1);
+			    ptlen, 1, forged);
+			if (rc == 2) {
+				/* As when fetched: a forgery's session goes. */
+				rc = hl_db_rollback_to(hl_crypto_db(e->c),
+				    DECRYPT_SAVEPOINT);
+				if (rc == 0)
+					rc = hold_pt(&b, h[i].qid, h[i].from, h[i].id,
+					    0, NULL, 0, pt, ptlen, forged);
+			} else if (rc >= 0) {
+				int rl = hl_db_release(hl_crypto_db(e->c),
+				    DECRYPT_SAVEPOINT);
+				if (rl != 0)
+					rc = rl;
+			}
 			hl_plaintext_free(pt, ptlen);
 			if (rc == 1) {
 				rc = 0;    /* replaced by a record of why */
@@ -593,8 +653,10 @@ hl_engine_release_held(struct hl_engine *e, const char *peer, int *n_done,
 				if (rc == 0)
 					(*n_done)++;
 			}
-		} else if (d == HL_EDUPLICATE) {
-			rc = hl_store_held_del(e->c, h[i].qid);
+		} else {
+			rc = hl_db_release(hl_crypto_db(e->c), DECRYPT_SAVEPOINT);
+			if (rc == 0 && d == HL_EDUPLICATE)
+				rc = hl_store_held_del(e->c, h[i].qid);
 		}
 	}
 	if (rc == 0)

@@ -199,6 +199,105 @@ test_unreadable_content_kept_readable(void **state)
 	json_decref(o);
 }
 
+/* As a hostile relay would: the queued message id from hh.cert claims
+ * to be from cc.cert (sender and peer columns rewritten). */
+static void
+resend_as(struct hl_test_world *w, const char *id, const char *as)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(w->relay.db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE queue SET sender = "
+	    "(SELECT id FROM accounts WHERE handle = ?1), peer = ?1"
+	    " WHERE msg_id = ?2", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, as, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* `--json verify handle` of c: member key of its line, into out. */
+static void
+verify_str(struct hl_test_client *c, const char *handle, const char *key,
+    char *out, size_t cap)
+{
+	struct hl_test_run r;
+	hl_test_client_run(c, &r, "--json", "verify", handle, NULL);
+	hl_test_expect(&r, 0);
+	json_t *o = hl_test_only_line(&r);
+	assert_non_null(o);
+	const char *v = hl_test_json_str(o, key);
+	snprintf(out, cap, "%s", v ? v : "");
+	json_decref(o);
+	hl_test_run_free(&r);
+}
+
+/* The relay puts hh's first (PreKey) message to bb under cc's name; bb
+ * has never talked to cc. Whatever bb knew of cc before, hh's key must
+ * not end up as cc's accepted one: the accepted key is cc's own (its
+ * safety number is the one cc sees for bb). */
+static void
+forged_first_message(struct hl_test_world *w, int directory_first)
+{
+	struct hl_test_client *hh = hl_test_client_of(w, "hh.cert");
+	struct hl_test_client *bb = hl_test_client_of(w, "bb.cert");
+	struct hl_test_client *cc = hl_test_client_of(w, "cc.cert");
+	struct hl_test_run r;
+	char id[33], mine[HL_TEST_PATH], theirs[HL_TEST_PATH], pending[HL_TEST_PATH];
+	assert_non_null(hh);
+	assert_non_null(bb);
+	assert_non_null(cc);
+	if (directory_first) {
+		/* The genuine directory entry of cc, cached by bb. */
+		hl_test_client_run(bb, &r, "directory", NULL);
+		hl_test_expect(&r, 0);
+		hl_test_run_free(&r);
+	}
+	assert_int_equal(hl_test_client_send(hh, id, "bb.cert", "I am cc, "
+	    "believe me", NULL), 0);
+	resend_as(w, id, "cc.cert");
+
+	hl_test_client_run(bb, &r, "--json", "sync", NULL);
+	hl_test_expect(&r, 0);
+	json_t *lines = hl_test_run_json(&r);
+	hl_test_run_free(&r);
+	assert_non_null(lines);
+	json_t *h = hl_test_json_find(lines, "event", "held");
+	assert_non_null(h);
+	assert_null(hl_test_json_find(lines, "event", "received"));
+	json_decref(lines);
+
+	verify_str(cc, "bb.cert", "safety_number", theirs, sizeof theirs);
+	assert_true(theirs[0] != '\0');
+	verify_str(bb, "cc.cert", "safety_number", mine, sizeof mine);
+	assert_string_equal(mine, theirs);
+	verify_str(bb, "cc.cert", "new_safety_number", pending, sizeof pending);
+	if (directory_first) {
+		/* hh's key waits as a change, shown loudly, not accepted. */
+		assert_true(pending[0] != '\0');
+		assert_string_not_equal(pending, theirs);
+		verify_str(bb, "cc.cert", "trust", mine, sizeof mine);
+		assert_string_equal(mine, "changed");
+	} else {
+		assert_string_equal(pending, "");
+	}
+}
+
+static void
+test_forged_sender_with_directory_key(void **state)
+{
+	forged_first_message(*state, 1);
+}
+
+static void
+test_forged_sender_leaves_no_session(void **state)
+{
+	forged_first_message(*state, 0);
+}
+
 int
 main(void)
 {
@@ -206,6 +305,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_renamed_id_is_readable_and_flagged,
 		    hl_test_setup_world, hl_test_teardown_world),
 		cmocka_unit_test_setup_teardown(test_unreadable_content_kept_readable,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_forged_sender_with_directory_key,
+		    hl_test_setup_world, hl_test_teardown_world),
+		cmocka_unit_test_setup_teardown(test_forged_sender_leaves_no_session,
 		    hl_test_setup_world, hl_test_teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
