@@ -208,6 +208,26 @@ hl_cli_usage_error(const char *command, const char *fmt, ...)
 }
 
 int
+hl_cli_global_options_only(struct hl_cli *cli, const char *command, int argc,
+    char **argv)
+{
+	static const struct option opts[] = {
+		HL_CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (hl_cli_global_option(cli, opt))
+			continue;
+		if (opt == 'h')
+			return hl_cli_help(command);
+		return hl_cli_usage_error(command, "unknown option '%s'",
+		    argv[optind - 1]);
+	}
+	return -1;
+}
+
+int
 hl_cli_help(const char *command)
 {
 	for (const struct hl_command *c = hl_commands; c->name; c++)

@@ -72,6 +72,12 @@ int hl_cli_usage_error(const char *command, const char *fmt, ...)
 /* Prints a command's help to stdout; returns HL_EXIT_OK. */
 int hl_cli_help(const char *command);
 
+/* Parses the options of a command that takes only the global ones: returns
+ * -1 when all were accepted (optind is at the first operand), otherwise the
+ * exit code of the help or usage error already printed. */
+int hl_cli_global_options_only(struct hl_cli *cli, const char *command,
+    int argc, char **argv);
+
 /* Resolves the profile paths and reads client.ini. */
 int hl_cli_prepare(struct hl_cli *cli);
 

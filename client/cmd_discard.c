@@ -11,23 +11,13 @@
 int
 hl_cmd_discard(struct hl_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		HL_CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	char cause[HL_CAUSE_MAX] = "";
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (hl_cli_global_option(cli, opt))
-			continue;
-		if (opt == 'h')
-			return hl_cli_help("discard");
-		return hl_cli_usage_error("discard", "unknown option '%s'",
-		    argv[optind - 1]);
-	}
+	int rc = hl_cli_global_options_only(cli, "discard", argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return hl_cli_usage_error("discard", "give one message ID");
-	int rc = hl_cli_open(cli);
+	rc = hl_cli_open(cli);
 	if (rc != 0)
 		return rc;
 	struct hl_msg m;

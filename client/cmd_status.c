@@ -139,23 +139,13 @@ overview(struct hl_cli *cli, const struct hl_account *a)
 int
 hl_cmd_status(struct hl_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		HL_CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	char cause[HL_CAUSE_MAX] = "";
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (hl_cli_global_option(cli, opt))
-			continue;
-		if (opt == 'h')
-			return hl_cli_help("status");
-		return hl_cli_usage_error("status", "unknown option '%s'",
-		    argv[optind - 1]);
-	}
+	int rc = hl_cli_global_options_only(cli, "status", argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind > 1)
 		return hl_cli_usage_error("status", "give at most one message ID");
-	int rc = hl_cli_open(cli);
+	rc = hl_cli_open(cli);
 	if (rc != 0)
 		return rc;
 	if (optind < argc) {
