@@ -251,8 +251,15 @@ draw_conv(struct hl_tui *t, const struct hl_tui_rect *r)
 	}
 	bottom -= used;
 	if (t->peer_held > 0) {
-		snprintf(held, sizeof held, "!! %zu message(s) from %s held: its key "
-		    "changed; /verify, then /trust", t->peer_held, t->peer);
+		/* Only a pending key is a reason to trust; anything else held
+		 * (a damaged or unreadable item) is for reading, not trusting. */
+		if (t->peer_trust == HL_TRUST_CHANGED)
+			snprintf(held, sizeof held, "!! %zu message(s) from %s held: "
+			    "its key changed; /verify, then /trust", t->peer_held,
+			    t->peer);
+		else
+			snprintf(held, sizeof held, "!! %zu item(s) from %s held "
+			    "unread: see hotline inbox --held", t->peer_held, t->peer);
 		bottom--;
 		puts0(bottom, r->x, r->w, held, A_BOLD |
 		    (colors ? COLOR_PAIR(PAIR_MAGENTA) : A_REVERSE), 0);

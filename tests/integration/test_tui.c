@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,6 +500,37 @@ test_changed_key(void **state)
 	term_kill(&t);
 }
 
+/* A held item that is no key change (its ciphertext was damaged in the
+ * relay) is not blamed on one: there is nothing to trust. */
+static void
+test_held_not_key_change(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *ee = hl_test_client_of(w, "ee.cert");
+	struct hl_test_client *fi = hl_test_client_of(w, "fi.ncsc");
+	struct term t;
+	char id[33];
+	assert_int_equal(hl_test_client_send(ee, id, "fi.ncsc",
+	    "damaged on the way", NULL), 0);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(w->relay.db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE queue SET body = "
+	    "zeroblob(length(body)) WHERE msg_id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	term_start(&t, fi, 120, 40, "xterm-256color", NULL);
+	assert_true(wait_screen(&t, "relay ok", 0));
+	type(&t, "/msg ee.cert", 1);
+	assert_true(wait_screen(&t, "held unread", 0));
+	assert_null(strstr(t.screen, "its key changed"));
+	term_kill(&t);
+}
+
 /* No colour on a vt100, nor with NO_COLOR; still usable. */
 static void
 test_no_colour(void **state)
@@ -669,6 +701,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_incident_and_directory,
 		    hl_test_setup_world, teardown),
 		cmocka_unit_test_setup_teardown(test_notice_wraps,
+		    hl_test_setup_world, teardown),
+		cmocka_unit_test_setup_teardown(test_held_not_key_change,
 		    hl_test_setup_world, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
