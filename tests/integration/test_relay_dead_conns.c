@@ -129,22 +129,28 @@ waiting_fetches(void)
 	return n;
 }
 
-/* The status of a fetch; tried again while the connection is refused (the
- * relay may not yet have seen the test's previous connection close). */
+/* The status of GET path; tried again while the connection is refused
+ * (the relay may not yet have seen the test's previous connections close,
+ * and refuses one beyond max_connections_per_ip until it has). */
 static long
-fetch_status(void)
+get_status(const char *path, const char *token)
 {
 	long status = 0;
 	for (int i = 0; i < 100 && status == 0; i++) {
 		if (i > 0)
 			hl_test_sleep_ms(20);
 		struct hl_test_http res;
-		hl_test_api(&relay, "GET", "/v1/messages", NULL, who.token,
-		    &res);
+		hl_test_api(&relay, "GET", path, NULL, token, &res);
 		status = res.status;
 		hl_test_http_free(&res);
 	}
 	return status;
+}
+
+static long
+fetch_status(void)
+{
+	return get_status("/v1/messages", who.token);
 }
 
 /* Can PER_IP connections from this address all be answered at once? */
@@ -203,7 +209,7 @@ test_reset_long_polls_free_their_places(void **state)
 	char log[65536];
 	assert_int_equal(hl_test_read_file(relay.log, log, sizeof log), 0);
 	assert_non_null(strstr(log, "end=client_gone"));
-	assert_int_equal(hl_test_api_health(&relay), 200);
+	assert_int_equal(get_status("/v1/health", NULL), 200);
 }
 
 /* Sends the head of a request with a 1000-byte body, then the body a byte
