@@ -7,7 +7,8 @@
  * and blocks sending until /trust; a dead relay shows in the status line
  * while typing goes on; escape sequences from a peer are shown escaped;
  * the notification hook runs (from the interface and from sync --follow);
- * without colour (TERM=vt100, NO_COLOR) nothing is coloured. Every wait is
+ * without colour (TERM=vt100, NO_COLOR) nothing is coloured; /drill starts
+ * a check whose report fills in as the contact answers. Every wait is
  * bounded; nothing is timed.
  */
 #include <setjmp.h>
@@ -674,6 +675,47 @@ test_notice_wraps(void **state)
 	term_kill(&t);
 }
 
+/* /drill from the interface: the check goes out, the contact answers it
+ * from the CLI, and the open report turns to pass with no key pressed. */
+static void
+test_drill_from_tui(void **state)
+{
+	struct hl_test_world *w = *state;
+	struct hl_test_client *ee = hl_test_client_of(w, "ee.cert");
+	struct hl_test_client *fi = hl_test_client_of(w, "fi.ncsc");
+	struct hl_test_run r;
+	struct term t;
+	term_start(&t, fi, 100, 30, "xterm-256color", NULL);
+	assert_true(wait_screen(&t, "relay ok", 0));
+	type(&t, "/drill ee.cert 1h morning check", 1);
+	assert_true(wait_screen(&t, "EXERCISE communication check", 0));
+	assert_true(wait_screen(&t, "waiting", 0));
+	int seen = 0;
+	long long end = hl_test_now_ms() + AWAIT_MS;
+	for (int i = 0; i < TRIES && !seen && hl_test_now_ms() < end; i++) {
+		hl_test_client_run(ee, &r, "sync", "--wait", "1", NULL);
+		hl_test_run_free(&r);
+		hl_test_client_run(ee, &r, "inbox", NULL);
+		seen = r.exit_code == 0 && strstr(r.out, "EXERCISE") != NULL &&
+		    strstr(r.out, "morning check") != NULL;
+		hl_test_run_free(&r);
+	}
+	assert_true(seen);
+	hl_test_client_run(ee, &r, "ack", "last", "--response", "will-comply",
+	    NULL);
+	assert_true(hl_test_run_expect(&r, 0));
+	hl_test_run_free(&r);
+	assert_true(wait_screen(&t, "will-comply", 0));
+	capture(&t, 0);
+	assert_non_null(strstr(t.screen, "pass"));
+	/* A drill that does not exist is named, not shown empty. */
+	key(&t, "Escape");
+	type(&t, "/drill 000000000000", 1);
+	assert_true(wait_screen(&t, "drill: ", 0));
+	type(&t, "/quit", 1);
+	term_kill(&t);
+}
+
 int
 main(void)
 {
@@ -703,6 +745,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_notice_wraps,
 		    hl_test_setup_world, teardown),
 		cmocka_unit_test_setup_teardown(test_held_not_key_change,
+		    hl_test_setup_world, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_from_tui,
 		    hl_test_setup_world, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
