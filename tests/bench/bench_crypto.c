@@ -325,6 +325,8 @@ mem_bundle(struct mem *m, uint32_t prekey_id)
 }
 
 static const uint8_t payload[256] = "a padded content of one block";
+/* An incident report with its indicators: sixteen padded blocks. */
+static uint8_t payload_4k[4096];
 
 /* Bare: one session set-up (both sides) per iteration. */
 static double
@@ -373,7 +375,7 @@ bare_setups(double secs)
 
 /* Bare: messages one way (encrypt + decrypt) on an established session. */
 static double
-bare_messages(double secs)
+bare_messages(double secs, const uint8_t *body, size_t body_len)
 {
 	struct mem a, b;
 	mem_init(&a, 1);
@@ -394,7 +396,7 @@ bare_messages(double secs)
 		ciphertext_message *msg = NULL;
 		signal_buffer *pt = NULL;
 		signal_buffer *ser;
-		if (session_cipher_encrypt(ca, payload, sizeof payload, &msg) < 0)
+		if (session_cipher_encrypt(ca, body, body_len, &msg) < 0)
 			die("bare encrypt");
 		ser = ciphertext_message_get_serialized(msg);
 		if (ciphertext_message_get_type(msg) == CIPHERTEXT_PREKEY_TYPE) {
@@ -572,7 +574,8 @@ ours_setups(const char *dir, double secs)
 /* batch: messages per transaction on each side (1 = every message commits
  * on its own, as a lone send does; 100 = a fetched batch). */
 static double
-ours_messages(const char *dir, double secs, int batch)
+ours_messages(const char *dir, double secs, int batch, const uint8_t *body,
+    size_t body_len)
 {
 	struct side a, b;
 	struct hl_bundle bundle;
@@ -595,7 +598,7 @@ ours_messages(const char *dir, double secs, int batch)
 		if (batch > 1 && hl_crypto_begin(a.c) != 0)
 			die("begin");
 		for (int i = 0; i < batch; i++)
-			if (hl_session_encrypt(a.c, "fi.ncsc", payload, sizeof payload,
+			if (hl_session_encrypt(a.c, "fi.ncsc", body, body_len,
 			    &cts[i], cause) != 0)
 				die(cause);
 		if (batch > 1 && (hl_crypto_commit(a.c) != 0 || hl_crypto_begin(b.c) != 0))
@@ -675,8 +678,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	double bs = bare_setups(secs), os = ours_setups(dir, secs);
-	double bm = bare_messages(secs);
-	double o1 = ours_messages(dir, secs, 1), o100 = ours_messages(dir, secs, 100);
+	memset(payload_4k, 'r', sizeof payload_4k);
+	double bm = bare_messages(secs, payload, sizeof payload);
+	double o1 = ours_messages(dir, secs, 1, payload, sizeof payload);
+	double o100 = ours_messages(dir, secs, 100, payload, sizeof payload);
+	double bm4 = bare_messages(secs, payload_4k, sizeof payload_4k);
+	double o4 = ours_messages(dir, secs, 100, payload_4k, sizeof payload_4k);
 	double bp = bare_pingpong(secs), op = ours_pingpong(dir, secs);
 	rmdir(dir);
 	printf("crypto core, %.0f s per row, one process\n\n", secs);
@@ -688,6 +695,8 @@ main(int argc, char **argv)
 	printf("%-52s %12.0f %12.0f %6.0f%%\n",
 	    "messages one way, 100 per transaction", o100, bm, 100 * o100 / bm);
 	printf("%-52s %12.0f %12.0f %6.0f%%\n",
+	    "4 KiB messages one way, 100 per transaction", o4, bm4, 100 * o4 / bm4);
+	printf("%-52s %12.0f %12.0f %6.0f%%\n",
 	    "ping-pong, each its own commit (DH ratchet each)", op, bp,
 	    100 * op / bp);
 	/* The 256-byte one-way figure is the batched one: 100 received
@@ -695,6 +704,9 @@ main(int argc, char **argv)
 	bench_key("crypto_oneway_256_per_s", o100);
 	bench_key("bare_oneway_256_per_s", bm);
 	bench_key("crypto_vs_bare_oneway", o100 / bm);
+	bench_key("crypto_oneway_4k_per_s", o4);
+	bench_key("bare_oneway_4k_per_s", bm4);
+	bench_key("crypto_vs_bare_oneway_4k", o4 / bm4);
 	bench_key("crypto_vs_bare_pingpong", op / bp);
 	printf("\nceiling: libsignal-protocol-c with in-memory stores and the same "
 	    "OpenSSL provider\nhotline: sealed SQLite stores (WAL, synchronous=FULL), "
